@@ -1,0 +1,1 @@
+"""Compatibility of the pinned OpenMMLab releases with current torch (placeholder)."""

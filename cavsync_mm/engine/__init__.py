@@ -1,0 +1,1 @@
+"""Runner-side pieces (hooks, loops) of cavsync_mm."""

@@ -51,15 +51,3 @@ class AVDataSample(BaseDataElement):
             score[label] = 1.0
             self.set_field(score, 'gt_score', dtype=torch.Tensor)
         return self
-
-    @property
-    def gt_label(self) -> torch.Tensor:
-        return self._gt_label
-
-    @gt_label.setter
-    def gt_label(self, value: LabelType):
-        self.set_gt_label(value)
-
-    @gt_label.deleter
-    def gt_label(self):
-        del self._gt_label

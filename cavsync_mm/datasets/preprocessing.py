@@ -1,0 +1,423 @@
+"""Turn raw videos into the CAV-MAE layout: T frames + a 16 kHz mono wav per clip.
+
+The importable core of ``tools/data/extract_av.py``. One clip is handled by
+:func:`extract_clip`, which decodes everything first and then writes each
+file atomically (temporary ``.part`` file + rename), so an interrupted run
+never leaves a half-written jpg or wav that a later run would take as done.
+
+Layout written under ``output_dir`` (SPEC §6)::
+
+    frames/frame_{i}/{video_id}.jpg     i = 0..T-1, frame index int(i * total_frames / T)
+    audio/{video_id}.wav                16 kHz, mono (mean of channels, or the first channel)
+
+and a CAV-MAE datafile ``{"data": [{"video_id", "wav", "video_path", "labels"}]}``
+(:func:`datafile_entry`, :func:`write_datafile`).
+"""
+import csv
+import json
+import multiprocessing
+import os
+import os.path as osp
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+from .transforms.audio import load_audio
+from .transforms.video import (container_frame_index, extracted_frame_path,
+                               read_video_frames)
+
+VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.flv', '.m4v')
+CHANNEL_MODES = ('mean', 'first')
+SETTINGS_FILE = 'extract_av_settings.json'
+FAILURE_REPORT = 'extract_failures.json'
+
+
+class ExtractionError(RuntimeError):
+    """A clip could not be extracted; the message says which stage failed and why."""
+
+
+@dataclass
+class VideoItem:
+    """One input video: its id (the output file stem), path and labels."""
+    video_id: str
+    video: str
+    labels: str = ''
+
+
+@dataclass
+class ClipResult:
+    """What happened to one clip: ``status`` is 'done', 'skipped' or 'failed'."""
+    video_id: str
+    video: str
+    status: str
+    error: str = ''
+    info: Dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------
+# Paths and the resumability check
+# --------------------------------------------------------------------------
+def frame_indices(total_frames: int, num_frames: int) -> List[int]:
+    """Frame i of T is ``int(i * total_frames / T)`` (CAV-MAE's extractor)."""
+    return [container_frame_index(i, total_frames, num_frames)
+            for i in range(num_frames)]
+
+
+def frames_dir(output_dir: str) -> str:
+    """The datafile's ``video_path``: the parent of the ``frame_{i}`` folders."""
+    return osp.join(output_dir, 'frames')
+
+
+def frame_path(output_dir: str, video_id: str, index: int) -> str:
+    return extracted_frame_path(frames_dir(output_dir), video_id, index)
+
+
+def wav_path(output_dir: str, video_id: str) -> str:
+    return osp.join(output_dir, 'audio', f'{video_id}.wav')
+
+
+def clip_output_paths(output_dir: str, video_id: str,
+                      num_frames: int) -> List[str]:
+    """All files one clip produces: T jpgs then the wav."""
+    paths = [frame_path(output_dir, video_id, i) for i in range(num_frames)]
+    return paths + [wav_path(output_dir, video_id)]
+
+
+def is_clip_complete(output_dir: str, video_id: str, num_frames: int) -> bool:
+    """True when every output file of the clip exists and is non-empty.
+
+    Files are only ever created by an atomic rename, so existence means the
+    file was written completely.
+    """
+    return all(
+        osp.isfile(p) and osp.getsize(p) > 0
+        for p in clip_output_paths(output_dir, video_id, num_frames))
+
+
+# --------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------
+def _describe_error(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    message = ' '.join(line for line in text if line)[:300]
+    if 'no audio track' in message:
+        return 'no audio track'
+    if 'moov atom not found' in message or 'Invalid data' in message:
+        return f'not a readable video container ({message})'
+    return message or type(err).__name__
+
+
+def read_audio(video: str, sample_rate: int = 16000,
+               channel: str = 'mean') -> np.ndarray:
+    """Decode a video's audio track as mono float32 at ``sample_rate``.
+
+    Calls :func:`cavsync_mm.datasets.transforms.audio.load_audio` (PyAV
+    decode at the track's own rate, then resampling) and turns its errors
+    into an :class:`ExtractionError` that says what went wrong.
+
+    Args:
+        channel: 'mean' averages the channels (default); 'first' keeps the
+            first channel as the authors' release extractor does.
+    """
+    if channel not in CHANNEL_MODES:
+        raise ValueError(f'channel must be one of {CHANNEL_MODES}, got {channel!r}')
+    try:
+        return load_audio(video, sample_rate=sample_rate, mono=channel)
+    except Exception as err:
+        raise ExtractionError(f'audio: {_describe_error(err)}') from err
+
+
+def read_frames(video: str, num_frames: int = 16) -> List[np.ndarray]:
+    """Decode the T frames ``int(i * total_frames / T)`` of a video with
+    :func:`~cavsync_mm.datasets.transforms.video.read_video_frames`: a list
+    of uint8 ``(H, W, 3)`` RGB arrays."""
+    try:
+        return read_video_frames(video, range(num_frames), num_frames)
+    except Exception as err:
+        raise ExtractionError(f'video: {_describe_error(err)}') from err
+
+
+def resize_frame(frame: np.ndarray, image_size: Optional[int] = None,
+                 center_crop: bool = False):
+    """Resize so the shorter side is ``image_size`` (bicubic); optionally crop
+    the centre square. ``image_size=None`` keeps the original size."""
+    from PIL import Image
+    image = Image.fromarray(frame)
+    if image_size is None:
+        return image
+    width, height = image.size
+    scale = image_size / min(width, height)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = image.resize(new_size, Image.BICUBIC)
+    if center_crop:
+        left = (new_size[0] - image_size) // 2
+        top = (new_size[1] - image_size) // 2
+        image = image.crop((left, top, left + image_size, top + image_size))
+    return image
+
+
+# --------------------------------------------------------------------------
+# Atomic writing
+# --------------------------------------------------------------------------
+def _part_path(path: str) -> str:
+    return path + '.part'
+
+
+def _commit(part: str, path: str) -> None:
+    os.replace(part, path)
+
+
+def write_jpg_atomic(image, path: str, quality: int = 95) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    part = _part_path(path)
+    try:
+        image.save(part, format='JPEG', quality=quality)
+        _commit(part, path)
+    finally:
+        if osp.exists(part):
+            os.remove(part)
+
+
+def write_wav_atomic(samples: np.ndarray, path: str, sample_rate: int) -> None:
+    import soundfile as sf
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    part = _part_path(path)
+    try:
+        sf.write(part, np.clip(samples, -1.0, 1.0), sample_rate,
+                 subtype='PCM_16', format='WAV')
+        _commit(part, path)
+    finally:
+        if osp.exists(part):
+            os.remove(part)
+
+
+def write_json_atomic(obj, path: str) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    part = _part_path(path)
+    try:
+        with open(part, 'w') as f:
+            json.dump(obj, f, indent=1)
+        _commit(part, path)
+    finally:
+        if osp.exists(part):
+            os.remove(part)
+
+
+# --------------------------------------------------------------------------
+# One clip
+# --------------------------------------------------------------------------
+def extract_clip(video: str, output_dir: str, video_id: Optional[str] = None,
+                 num_frames: int = 16, image_size: Optional[int] = None,
+                 center_crop: bool = False, sample_rate: int = 16000,
+                 channel: str = 'mean', jpeg_quality: int = 95,
+                 overwrite: bool = False) -> ClipResult:
+    """Extract T frames and the mono wav of one video into ``output_dir``.
+
+    Skips the clip when all its outputs exist (unless ``overwrite``). Audio and
+    frames are decoded before anything is written, so a clip that fails to
+    decode leaves no files. Never raises for a bad clip: the returned
+    :class:`ClipResult` carries ``status='failed'`` and the reason.
+    """
+    video_id = video_id or osp.splitext(osp.basename(video))[0]
+    result = ClipResult(video_id=video_id, video=video, status='done')
+    if not overwrite and is_clip_complete(output_dir, video_id, num_frames):
+        result.status = 'skipped'
+        return result
+    try:
+        if not osp.isfile(video):
+            raise ExtractionError('video: file not found')
+        audio = read_audio(video, sample_rate, channel)
+        frames = read_frames(video, num_frames)
+        for i, frame in enumerate(frames):
+            image = resize_frame(frame, image_size, center_crop)
+            write_jpg_atomic(image, frame_path(output_dir, video_id, i),
+                             jpeg_quality)
+        # the wav goes last: a clip counts as done only once it is there
+        write_wav_atomic(audio, wav_path(output_dir, video_id), sample_rate)
+        result.info = dict(duration_s=round(len(audio) / sample_rate, 3),
+                           frame_size=list(frames[0].shape[:2]))
+    except ExtractionError as err:
+        result.status, result.error = 'failed', str(err)
+    except Exception as err:  # unexpected: keep the run going, report it
+        result.status = 'failed'
+        result.error = f'{type(err).__name__}: {err}'
+    return result
+
+
+def _extract_item(item: 'VideoItem', **kwargs) -> ClipResult:
+    return extract_clip(item.video, video_id=item.video_id, **kwargs)
+
+
+def extract_clips(items: Sequence['VideoItem'], output_dir: str,
+                  workers: int = 1, progress: bool = True,
+                  **clip_kwargs) -> Iterator[ClipResult]:
+    """Run :func:`extract_clip` over ``items`` in ``workers`` processes.
+
+    Yields one :class:`ClipResult` per item, in completion order, and shows a
+    tqdm progress bar. ``clip_kwargs`` go to :func:`extract_clip`.
+    """
+    from tqdm import tqdm
+    worker = partial(_extract_item, output_dir=output_dir, **clip_kwargs)
+    bar = tqdm(total=len(items), desc='extract', unit='clip',
+               dynamic_ncols=True, disable=not progress)
+    try:
+        if workers <= 1:
+            for item in items:
+                result = worker(item)
+                bar.update()
+                yield result
+        else:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context(
+                'fork' if 'fork' in methods else 'spawn')
+            with context.Pool(workers) as pool:
+                for result in pool.imap_unordered(worker, items):
+                    bar.update()
+                    yield result
+    finally:
+        bar.close()
+
+
+# --------------------------------------------------------------------------
+# Inputs: a directory, a list file, or a raw-video datafile
+# --------------------------------------------------------------------------
+def _is_video(name: str) -> bool:
+    return name.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def _video_id(path: str) -> str:
+    return osp.splitext(osp.basename(path))[0]
+
+
+def collect_videos(source: str, video_root: Optional[str] = None,
+                   recursive: bool = False) -> List[VideoItem]:
+    """List the videos to extract.
+
+    ``source`` is a directory of videos, a list file (one video path per line,
+    ``#`` comments allowed), or a raw-video datafile (``{"data": [{"video_id",
+    "video", "labels"}]}``). Relative paths are joined with ``video_root``
+    (default: the list file's / datafile's directory). The video id is the
+    file name without extension unless the datafile gives one.
+    """
+    if osp.isdir(source):
+        if recursive:
+            paths = [osp.join(d, f) for d, _, files in os.walk(source)
+                     for f in files if _is_video(f)]
+        else:
+            paths = [osp.join(source, f) for f in os.listdir(source)
+                     if _is_video(f) and osp.isfile(osp.join(source, f))]
+        items = [VideoItem(_video_id(p), p) for p in sorted(paths)]
+    elif not osp.isfile(source):
+        raise FileNotFoundError(f'input {source!r} is neither a directory nor a file')
+    else:
+        root = video_root or osp.dirname(osp.abspath(source))
+        if source.endswith('.json'):
+            with open(source) as f:
+                entries = json.load(f).get('data')
+            if not isinstance(entries, list):
+                raise ValueError(f'{source}: a raw-video datafile needs a "data" list')
+            items = []
+            for k, entry in enumerate(entries):
+                if 'video' not in entry:
+                    raise ValueError(f'{source}: entry {k} has no "video" field')
+                path = osp.join(root, entry['video'])
+                items.append(VideoItem(entry.get('video_id') or _video_id(path),
+                                       path, entry.get('labels', '')))
+        else:
+            with open(source) as f:
+                lines = [ln.strip() for ln in f]
+            items = [VideoItem(_video_id(ln), osp.join(root, ln))
+                     for ln in lines if ln and not ln.startswith('#')]
+    seen = {}
+    for item in items:
+        if item.video_id in seen:
+            raise ValueError(
+                f'video id {item.video_id!r} appears twice: {seen[item.video_id]} '
+                f'and {item.video}; outputs are named by video id')
+        seen[item.video_id] = item.video
+    return items
+
+
+def read_labels(path: str) -> Dict[str, str]:
+    """Read a ``video_id,labels`` csv (labels comma-separated inside quotes,
+    e.g. ``abc,"/m/09x0r,/m/04rlf"``). A header row starting with
+    ``video_id`` and ``#`` comment rows are skipped."""
+    labels = {}
+    with open(path, newline='') as f:
+        for row_number, row in enumerate(csv.reader(f, skipinitialspace=True), 1):
+            if not row or row[0].startswith('#') or row[0] == 'video_id':
+                continue
+            if len(row) < 2:
+                raise ValueError(f'{path}:{row_number}: expected "video_id,labels", got {row}')
+            # unquoted labels spill into further columns: join them back
+            labels[row[0].strip()] = ','.join(c.strip() for c in row[1:] if c.strip())
+    return labels
+
+
+def check_no_collision(items: Sequence[VideoItem], output_dir: str,
+                       source: str, extra_outputs: Sequence[str] = ()) -> None:
+    """Refuse an output location that could overwrite or mix with the inputs."""
+    out = osp.realpath(output_dir)
+    if osp.isdir(source) and osp.realpath(source) == out:
+        raise ValueError(f'output dir {output_dir!r} is the input dir: choose another one')
+    for item in items:
+        video = osp.realpath(item.video)
+        if video == out or video.startswith(out + os.sep):
+            raise ValueError(f'input video {item.video!r} lies inside the output dir '
+                             f'{output_dir!r}: choose another output dir')
+    inputs = {osp.realpath(i.video) for i in items} | {osp.realpath(source)}
+    for path in extra_outputs:
+        if osp.realpath(path) in inputs:
+            raise ValueError(f'output file {path!r} is one of the inputs')
+
+
+# --------------------------------------------------------------------------
+# Datafile and reports
+# --------------------------------------------------------------------------
+def datafile_entry(output_dir: str, video_id: str, labels: str = '',
+                   relative_to: Optional[str] = None) -> Dict[str, str]:
+    """One CAV-MAE datafile entry; paths are absolute unless ``relative_to``."""
+    wav, video_path = wav_path(output_dir, video_id), frames_dir(output_dir)
+    if relative_to is not None:
+        wav = osp.relpath(wav, relative_to)
+        video_path = osp.relpath(video_path, relative_to)
+    else:
+        wav, video_path = osp.abspath(wav), osp.abspath(video_path)
+    return dict(video_id=video_id, wav=wav, video_path=video_path,
+                labels=labels)
+
+
+def write_datafile(path: str, entries: List[Dict[str, str]]) -> None:
+    write_json_atomic({'data': entries}, path)
+
+
+def write_failure_report(path: str, results: Sequence[ClipResult]) -> List[Dict]:
+    """Write the failed clips (id, video, reason) as json; return them."""
+    failures = [dict(video_id=r.video_id, video=r.video, error=r.error)
+                for r in results if r.status == 'failed']
+    write_json_atomic({'num_failed': len(failures), 'failures': failures}, path)
+    return failures
+
+
+def settings_mismatch(output_dir: str, settings: Dict) -> Optional[str]:
+    """Compare with the settings an earlier run stored in ``output_dir``."""
+    path = osp.join(output_dir, SETTINGS_FILE)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        previous = json.load(f)
+    changed = {k: (previous.get(k), v) for k, v in settings.items()
+               if previous.get(k) != v}
+    if not changed:
+        return None
+    return ', '.join(f'{k}: {old!r} -> {new!r}' for k, (old, new) in changed.items())
+
+
+def save_settings(output_dir: str, settings: Dict) -> None:
+    write_json_atomic(settings, osp.join(output_dir, SETTINGS_FILE))
+
+
+def result_as_dict(result: ClipResult) -> Dict:
+    return asdict(result)

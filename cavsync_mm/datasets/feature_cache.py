@@ -1,0 +1,188 @@
+"""Frozen backbone features computed once and cached on disk, for fast probing.
+
+Linear probing trains only the head, so the frozen backbone's per-frame
+tokens of every clip can be computed once (:func:`build_feature_cache`,
+``tools/analysis_tools/build_feature_cache.py``) and read back by
+:class:`CachedFeatureDataset`. A cache folder holds::
+
+    index.json            metainfo (classes, num_classes, num_frames, tokens,
+                          embed_dims, source) and one entry per clip:
+                          {"video_id", "features": "<video_id>.npz", "gt_label": [...]}
+    <video_id>.npz        for each token type t in ('global', 'register', 'patch'):
+                          t_audio, t_visual  (T, D)
+
+Mixup mixes waveforms and frames, so it cannot act on cached features: a
+cached probe trains without mixup (configs/probe/probe_toy.py).
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+from tqdm import tqdm
+
+from cavsync_mm.registry import DATASETS
+from cavsync_mm.structures import AVDataSample
+
+INDEX_FILE = 'index.json'
+TOKEN_TYPES = ('global', 'register', 'patch')
+
+
+def _clip_tokens(model, audio: torch.Tensor, frames: torch.Tensor,
+                 tokens: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """``{f'{token}_{modality}': (N, T, D)}`` for all-frames inputs."""
+    from cavsync_mm.models.classifiers import probe_tokens
+    batch, num_frames = audio.shape[:2]
+    features = model.extract_feat(audio.flatten(0, 1), frames.flatten(0, 1))
+    out = {}
+    for token in tokens:
+        audio_tokens, visual_tokens = probe_tokens(features, token)
+        out[f'{token}_audio'] = audio_tokens.reshape(batch, num_frames, -1)
+        out[f'{token}_visual'] = visual_tokens.reshape(batch, num_frames, -1)
+    return out
+
+
+@torch.no_grad()
+def build_feature_cache(model, dataloader, out_dir: str,
+                        tokens: Sequence[str] = ('global', 'patch'),
+                        dtype: str = 'float32', overwrite: bool = False,
+                        source: Optional[dict] = None) -> str:
+    """Run ``model`` (a ``CAVMAESync``) over ``dataloader`` and cache the tokens.
+
+    The dataloader must serve all-frames samples (``sampling='all_frames'``).
+    Writes ``out_dir/index.json`` and one npz per clip; returns the index
+    path. An existing index is never overwritten unless ``overwrite``.
+
+    Args:
+        tokens: token types to store (``'register'`` needs registers).
+        dtype: ``'float32'`` or ``'float16'`` (halves the disk size).
+        source: free-form provenance stored in the index (config, checkpoint).
+    """
+    unknown = set(tokens) - set(TOKEN_TYPES)
+    if unknown:
+        raise ValueError(f'unknown token types {sorted(unknown)}; choose '
+                         f'from {TOKEN_TYPES}')
+    index_path = osp.join(out_dir, INDEX_FILE)
+    if osp.exists(index_path) and not overwrite:
+        raise FileExistsError(f'{index_path} exists; pass overwrite=True '
+                              '(--overwrite) to rebuild the cache')
+    os.makedirs(out_dir, exist_ok=True)
+    model.eval()
+    entries, seen = [], set()
+    dataset = dataloader.dataset
+    metainfo = dict(getattr(dataset, 'metainfo', {}) or {})
+    num_frames = embed_dims = None
+    for batch in tqdm(dataloader, desc=f'caching features -> {out_dir}',
+                      unit='batch'):
+        data = model.data_preprocessor(batch, False)
+        audio, frames = data['inputs']['audio'], data['inputs']['frames']
+        if audio.dim() != 4:
+            raise ValueError("the feature cache needs all-frames samples "
+                             "(dataset sampling='all_frames'); got audio "
+                             f'{tuple(audio.shape)}')
+        features = _clip_tokens(model, audio, frames, tokens)
+        num_frames = audio.shape[1]
+        embed_dims = features[f'{tokens[0]}_audio'].shape[-1]
+        for k, sample in enumerate(data['data_samples']):
+            video_id = str(sample.metainfo.get('video_id', len(entries)))
+            if video_id in seen:
+                raise ValueError(f'clip {video_id}: video_id appears twice '
+                                 'in the dataset; cache files are named by it')
+            seen.add(video_id)
+            file_name = f'{video_id}.npz'
+            arrays = {key: value[k].cpu().numpy().astype(dtype)
+                      for key, value in features.items()}
+            np.savez(osp.join(out_dir, file_name), **arrays)
+            label = sample.gt_label.tolist() if 'gt_label' in sample else []
+            entries.append(dict(video_id=video_id, features=file_name,
+                                gt_label=label))
+    metainfo.update(num_frames=num_frames, embed_dims=embed_dims,
+                    tokens=list(tokens), source=source or {})
+    with open(index_path, 'w') as f:
+        json.dump(dict(metainfo=_json_safe(metainfo), data_list=entries), f,
+                  indent=1)
+    return index_path
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@DATASETS.register_module()
+class CachedFeatureDataset(BaseDataset):
+    """Per-clip ``(T, C)`` token sequences read from a feature cache.
+
+    A sample is ``{'inputs': {'features': (T, C)}, 'data_samples':
+    AVDataSample}`` with ``gt_label`` / ``gt_score``; use it with
+    ``collate_fn=dict(type='default_collate')`` and a plain
+    ``BaseDataPreprocessor``.
+
+    Args:
+        ann_file: the cache's ``index.json``.
+        modality: ``'audio_visual'`` (``[visual ; audio]``, 2 D wide),
+            ``'audio'`` or ``'visual'``.
+        token: ``'global'``, ``'register'`` or ``'patch'``.
+    """
+
+    def __init__(self, ann_file: str, modality: str = 'audio_visual',
+                 token: str = 'global', **kwargs):
+        from cavsync_mm.models.classifiers.probe_tokens import (MODALITIES,
+                                                                TOKEN_TYPES)
+        if modality not in MODALITIES:
+            raise ValueError(f'modality must be one of {MODALITIES}, '
+                             f'got {modality!r}')
+        if token not in TOKEN_TYPES:
+            raise ValueError(f'token must be one of {TOKEN_TYPES}, '
+                             f'got {token!r}')
+        self.modality = modality
+        self.token = token
+        super().__init__(ann_file=ann_file, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'feature cache index {self.ann_file} not found; build it '
+                'with tools/analysis_tools/build_feature_cache.py')
+        with open(self.ann_file) as f:
+            index = json.load(f)
+        metainfo = index.get('metainfo', {})
+        if self.token not in metainfo.get('tokens', []):
+            raise ValueError(f'{self.ann_file}: token {self.token!r} is not '
+                             f'cached (cached: {metainfo.get("tokens")})')
+        self._metainfo.update(metainfo)
+        folder = osp.dirname(self.ann_file)
+        return [dict(entry, features=osp.join(folder, entry['features']))
+                for entry in index['data_list']]
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        return list(self.get_data_info(idx)['gt_label'])
+
+    def prepare_data(self, idx: int) -> dict:
+        from cavsync_mm.models.classifiers import combine_modalities
+        info = self.get_data_info(idx)
+        try:
+            with np.load(info['features']) as arrays:
+                audio = torch.from_numpy(arrays[f'{self.token}_audio'])
+                visual = torch.from_numpy(arrays[f'{self.token}_visual'])
+        except (OSError, KeyError, ValueError) as err:
+            raise ValueError(f"clip {info['video_id']}: field 'features': "
+                             f"cannot read {info['features']}: {err}") from err
+        features = combine_modalities(audio.float(), visual.float(),
+                                      self.modality)
+        sample = AVDataSample(metainfo=dict(
+            video_id=info['video_id'],
+            num_frames=features.shape[0],
+            num_classes=self.metainfo.get('num_classes')))
+        sample.set_gt_label(info['gt_label'])
+        return dict(inputs=dict(features=features), data_samples=sample)

@@ -1,0 +1,52 @@
+"""Sound-source heatmaps from audio and visual tokens (paper Sec. 3.5.3)."""
+import math
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+
+
+def patch_grid(num_patches: int, frame_size: Tuple[int, int]
+               ) -> Tuple[int, int]:
+    """The ``(rows, columns)`` of ``num_patches`` square patches tiling a
+    frame of ``frame_size = (H, W)`` (14 x 14 for 224 x 224 and 16 px)."""
+    height, width = frame_size
+    patch = math.sqrt(height * width / num_patches)
+    rows, columns = round(height / patch), round(width / patch)
+    if rows * columns != num_patches:
+        raise ValueError(f'{num_patches} patches do not tile a {height}x'
+                         f'{width} frame with square patches')
+    return rows, columns
+
+
+def audio_visual_similarity(audio_token: torch.Tensor,
+                            visual_patches: torch.Tensor,
+                            grid: Tuple[int, int]) -> torch.Tensor:
+    """Cosine similarity of each audio token ``(N, D)`` with every visual
+    patch token of its image ``(N, P, D)``, as ``(N, rows, columns)`` maps."""
+    audio_token = F.normalize(audio_token, dim=-1)
+    visual_patches = F.normalize(visual_patches, dim=-1)
+    similarity = torch.einsum('nd,npd->np', audio_token, visual_patches)
+    return similarity.reshape(similarity.shape[0], *grid)
+
+
+def upsample_heatmaps(maps: torch.Tensor, size: Tuple[int, int],
+                      align_corners: bool = False) -> torch.Tensor:
+    """Bilinear upsampling of ``(N, h, w)`` maps to ``(N, H, W)``."""
+    return F.interpolate(maps.unsqueeze(1).float(), size=tuple(size),
+                         mode='bilinear',
+                         align_corners=align_corners).squeeze(1)
+
+
+def center_prior_heatmap(size: Tuple[int, int], sigma: float = 0.25,
+                         device=None) -> torch.Tensor:
+    """An isotropic Gaussian centred on the image, independent of any sound.
+
+    ``sigma`` is a fraction of each side. A baseline that only knows that
+    objects tend to sit in the middle of a photo.
+    """
+    height, width = size
+    rows = (torch.arange(height, device=device) + 0.5) / height - 0.5
+    columns = (torch.arange(width, device=device) + 0.5) / width - 0.5
+    distance = rows[:, None]**2 + columns[None, :]**2
+    return torch.exp(-distance / (2 * sigma**2))

@@ -1,0 +1,224 @@
+"""Linear probing: heads, the frozen-backbone classifier, the feature cache
+and probe training / testing with the MMEngine Runner."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import cavsync_mm  # noqa: F401
+from cavsync_mm.registry import MODELS
+from cavsync_mm.structures import AVDataSample
+from tiny_configs import tiny_cavsync
+
+REAL_CLIPS = ('00W1lcxW-WU_40.000.mp4', 'KlsG1EnBEjc_000361.mp4')
+
+
+def _samples(labels, num_classes):
+    return [AVDataSample(metainfo=dict(num_classes=num_classes,
+                                       video_id=f'clip{k}')).set_gt_label(lab)
+            for k, lab in enumerate(labels)]
+
+
+def _classifier(**kwargs):
+    head = kwargs.pop('head', dict(type='TemporalTransformerHead',
+                                   num_classes=3, in_channels=64,
+                                   num_frames=4, num_heads=4,
+                                   loss_type='ce'))
+    model = MODELS.build(dict(type='AudioVisualClassifier',
+                              backbone=tiny_cavsync(), head=head, **kwargs))
+    model.init_weights()
+    return model
+
+
+def _clip_inputs(batch=3, num_frames=2, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return dict(audio=torch.randn(batch, num_frames, 64, 128,
+                                  generator=generator),
+                frames=torch.randn(batch, num_frames, 3, 32, 32,
+                                   generator=generator))
+
+
+@pytest.mark.parametrize('position', [True, False])
+def test_temporal_transformer_head_shapes(position):
+    head = MODELS.build(dict(type='TemporalTransformerHead', num_classes=7,
+                             in_channels=48, num_frames=16, num_heads=4,
+                             temporal_position_embedding=position))
+    head.init_weights()
+    assert head(torch.randn(5, 16, 48)).shape == (5, 7)
+    assert head(torch.randn(2, 3, 48)).shape == (2, 7)  # fewer steps
+    assert len(head.blocks) == 2
+    assert (head.temporal_position_embedding is not None) == position
+    with pytest.raises(ValueError, match='48'):
+        head(torch.randn(2, 16, 32))
+    if position:
+        with pytest.raises(ValueError, match='at most 16'):
+            head(torch.randn(2, 17, 48))
+
+
+def test_linear_probe_head_averages_time():
+    head = MODELS.build(dict(type='LinearProbeHead', num_classes=4,
+                             in_channels=8))
+    tokens = torch.randn(3, 5, 8)
+    assert torch.allclose(head(tokens), head(tokens.mean(1, keepdim=True)),
+                          atol=1e-6)
+    assert head(tokens).shape == (3, 4)
+
+
+@pytest.mark.parametrize('modality,token,width', [
+    ('audio_visual', 'global', 64), ('audio', 'register', 32),
+    ('visual', 'patch', 32)])
+def test_classifier_token_and_modality_choices(modality, token, width):
+    model = _classifier(modality=modality, token=token)
+    tokens = model.extract_feat(_clip_inputs())
+    assert tokens.shape == (3, 2, width)
+
+
+def test_classifier_rejects_single_frame_inputs():
+    model = _classifier()
+    with pytest.raises(ValueError, match='all_frames'):
+        model.extract_feat(dict(audio=torch.randn(2, 64, 128),
+                                frames=torch.randn(2, 3, 32, 32)))
+
+
+def test_frozen_backbone_stays_frozen_while_the_loss_falls():
+    torch.manual_seed(0)
+    model = _classifier()
+    model.train()
+    assert not model.backbone.training  # kept in eval mode
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert trainable and all(not p.requires_grad
+                             for p in model.backbone.parameters())
+    optimizer = torch.optim.Adam(trainable, lr=1e-3)
+    inputs, samples = _clip_inputs(), _samples([0, 1, 2], 3)
+    losses = []
+    for _ in range(25):
+        loss = model(inputs, samples, mode='loss')['loss']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(p.grad is None for p in model.backbone.parameters())
+    after = model.backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_predictions_feed_mmpretrain_metrics():
+    from mmengine.evaluator import Evaluator
+    model = _classifier().eval()
+    samples = model(_clip_inputs(), _samples([0, 1, 2], 3), mode='predict')
+    assert samples[0].pred_score.shape == (3, )
+    assert torch.allclose(samples[0].pred_score.sum(), torch.tensor(1.))
+    evaluator = Evaluator([dict(type='mmpretrain.Accuracy', topk=(1, )),
+                           dict(type='mmpretrain.AveragePrecision')])
+    evaluator.process(samples)
+    metrics = evaluator.evaluate(len(samples))
+    assert 'accuracy/top1' in metrics and 'multi-label/mAP' in metrics
+
+
+# ---------------------------------------------------------------- real clips
+@pytest.fixture(scope='module')
+def cached_probe(real_data_dir, tmp_path_factory):
+    """A feature cache of the two real clips made by a tiny frozen model."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from cavsync_mm.datasets.feature_cache import build_feature_cache
+    init_default_scope('cavsync')
+    root = tmp_path_factory.mktemp('probe')
+    (root / 'labels.csv').write_text(
+        'index,mid,display_name\n0,c0,zero\n1,c1,one\n')
+    entries = [dict(video_id=f'clip{k}', video=str(real_data_dir / name),
+                    labels=f'c{k}') for k, name in enumerate(REAL_CLIPS)]
+    (root / 'clips.json').write_text(json.dumps(dict(data=entries)))
+    torch.manual_seed(0)
+    backbone_cfg = tiny_cavsync(audio_length=416)
+    backbone = MODELS.build(backbone_cfg)
+    backbone.init_weights()
+    checkpoint = root / 'tiny_pretrain.pth'
+    torch.save(dict(state_dict=backbone.state_dict()), checkpoint)
+    loader = Runner.build_dataloader(dict(
+        batch_size=2, num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(
+            type='AudioVisualDataset', ann_file=str(root / 'clips.json'),
+            label_file=str(root / 'labels.csv'), sampling='all_frames',
+            num_frames=4, test_mode=True,
+            pipeline=[
+                dict(type='LoadAudio'), dict(type='ComputeFbank'),
+                dict(type='FrameAlignedSegments', segment_length=416),
+                dict(type='NormalizeFbank'), dict(type='LoadFrames'),
+                dict(type='mmaction.Resize', scale=(-1, 32)),
+                dict(type='mmaction.CenterCrop', crop_size=32),
+                dict(type='PackAudioVisualInputs')])))
+    index = build_feature_cache(backbone, loader, str(root / 'cache'),
+                                tokens=('global', 'register'))
+    return dict(root=root, index=index, backbone=backbone,
+                checkpoint=checkpoint)
+
+
+def test_feature_cache_round_trip(cached_probe):
+    from cavsync_mm.datasets.feature_cache import (CachedFeatureDataset,
+                                                   build_feature_cache)
+    index = json.loads(open(cached_probe['index']).read())
+    assert index['metainfo']['num_classes'] == 2
+    assert [e['gt_label'] for e in index['data_list']] == [[0], [1]]
+    dataset = CachedFeatureDataset(cached_probe['index'], token='register',
+                                   modality='audio_visual')
+    sample = dataset[1]
+    assert sample['inputs']['features'].shape == (4, 64)
+    assert sample['data_samples'].gt_label.tolist() == [1]
+    assert sample['data_samples'].gt_score.tolist() == [0., 1.]
+    with pytest.raises(ValueError, match="'patch' is not cached"):
+        CachedFeatureDataset(cached_probe['index'], token='patch')
+    with pytest.raises(FileExistsError, match='overwrite'):
+        build_feature_cache(cached_probe['backbone'], [], str(
+            cached_probe['root'] / 'cache'))
+
+
+def _cached_probe_config(cached_probe, work_dir):
+    cfg = Config.fromfile('configs/probe/probe_toy.py')
+    cfg.work_dir = str(work_dir)
+    cfg.model.head.update(num_classes=2, in_channels=64, num_frames=4)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        loader.dataset.ann_file = cached_probe['index']
+        loader.batch_size = 2
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_cfg.update(max_epochs=20, val_interval=20)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
+    cfg.custom_hooks[0].begin_epoch = 10
+    cfg.default_hooks.checkpoint.update(interval=20, save_best=None)
+    cfg.default_hooks.logger.interval = 1
+    return cfg
+
+
+def test_probe_runner_train_then_tools_test(cached_probe, tmp_path,
+                                            repo_root):
+    from mmengine.runner import Runner
+    cfg = _cached_probe_config(cached_probe, tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    batch = next(iter(runner.train_dataloader))
+    model = runner.model
+    start = float(model(**model.data_preprocessor(batch, True),
+                        mode='loss')['loss'])
+    runner.train()
+    end = float(model(**model.data_preprocessor(batch, True),
+                      mode='loss')['loss'])
+    assert end < start
+    checkpoint = tmp_path / 'work' / 'epoch_20.pth'
+    assert checkpoint.is_file()
+    if not (repo_root / 'tools' / 'test.py').is_file():
+        pytest.skip('tools/test.py is missing')
+    config_file = tmp_path / 'probe_cached.py'
+    cfg.dump(str(config_file))
+    out = tmp_path / 'metrics.json'
+    result = subprocess.run(
+        [sys.executable, 'tools/test.py', str(config_file), str(checkpoint),
+         '--work-dir', str(tmp_path / 'test'), '--out', str(out)],
+        cwd=repo_root, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(out.read_text())
+    assert metrics['multi-label/mAP'] == pytest.approx(100.0)

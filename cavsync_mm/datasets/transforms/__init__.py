@@ -1,1 +1,18 @@
+"""Pipeline transforms of cavsync (registered in the ``cavsync`` scope)."""
+from .audio import (ComputeFbank, LoadAudio, NormalizeFbank, kaldi_fbank,
+                    load_audio, num_fbank_frames)
+from .augment import RandomTimeShift, SpecAugment
+from .formatting import PackAudioVisualInputs
+from .segments import (FrameAlignedSegments, frame_aligned_segment_bounds,
+                       frame_aligned_segments)
+from .video import (LoadFrames, container_frame_index, extracted_frame_path,
+                    read_image, read_video_frames)
 
+__all__ = [
+    'LoadAudio', 'ComputeFbank', 'NormalizeFbank', 'load_audio',
+    'kaldi_fbank', 'num_fbank_frames', 'RandomTimeShift', 'SpecAugment',
+    'PackAudioVisualInputs', 'FrameAlignedSegments',
+    'frame_aligned_segment_bounds', 'frame_aligned_segments', 'LoadFrames',
+    'container_frame_index', 'extracted_frame_path', 'read_image',
+    'read_video_frames'
+]

@@ -1,0 +1,239 @@
+"""Audio loading and the Kaldi filterbank (paper Sec. 3.1, SPEC section 1).
+
+Pure functions (``load_audio``, ``kaldi_fbank``, ``num_fbank_frames``) are
+what tools call; the registered transforms wrap them for pipelines.
+"""
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+import torch
+import torchaudio
+
+from cavsync_mm.registry import TRANSFORMS
+from ..errors import ClipError
+from .base import ClipTransform
+
+#: File endings read with soundfile; everything else goes through decord.
+SOUNDFILE_EXTENSIONS = ('.wav', '.flac', '.ogg')
+FBANK_WINDOW_SAMPLES_16K = 400  # 25 ms at 16 kHz
+FBANK_SHIFT_SAMPLES_16K = 160  # 10 ms at 16 kHz
+
+
+def _read_soundfile(path: str):
+    import soundfile
+    data, rate = soundfile.read(path, dtype='float32', always_2d=True)
+    return data.T, int(rate)  # (channels, samples)
+
+
+def _read_container(path: str):
+    """Decode a container's first audio track at its own sample rate.
+
+    PyAV, not ``decord.AudioReader``: decord 0.6.0 returns a wrong second
+    channel for planar stereo AAC (and so a wrong ``mono=True`` mix).
+    """
+    import av
+    with av.open(path) as container:
+        if not container.streams.audio:
+            raise ValueError(f'{path} has no audio track')
+        stream = container.streams.audio[0]
+        rate = int(stream.sample_rate)
+        resampler = av.AudioResampler(format='fltp')  # planar float32
+        chunks = []
+        for frame in container.decode(stream):
+            chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
+        chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+    if not chunks:
+        raise ValueError(f'{path}: the audio track decodes to no samples')
+    return np.concatenate(chunks, axis=1).astype(np.float32), rate
+
+
+def load_audio(path: str, sample_rate: int = 16000,
+               mono: str = 'mean') -> np.ndarray:
+    """Read an audio file or a video's audio track as a mono waveform.
+
+    wav/flac go through soundfile, containers (mp4, mkv, webm, ...) through
+    PyAV (FFmpeg); the audio is resampled with
+    ``torchaudio.functional.resample`` when its rate differs.
+
+    Args:
+        path: the file.
+        sample_rate: output rate in Hz (16 kHz in the paper).
+        mono: ``'mean'`` averages the channels (default); ``'first'`` keeps
+            the first channel as the authors' extractor does.
+
+    Returns:
+        float32 array ``(num_samples,)``.
+    """
+    if mono not in ('mean', 'first'):
+        raise ValueError(f"mono must be 'mean' or 'first', got {mono!r}")
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no such file: {path}')
+    if path.lower().endswith(SOUNDFILE_EXTENSIONS):
+        data, rate = _read_soundfile(path)
+    else:
+        data, rate = _read_container(path)
+    if data.shape[-1] == 0:
+        raise ValueError(f'{path} holds no audio samples')
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f'{path} holds NaN or infinite samples')
+    waveform = data.mean(axis=0) if mono == 'mean' else data[0]
+    if rate != sample_rate:
+        waveform = torchaudio.functional.resample(
+            torch.from_numpy(np.ascontiguousarray(waveform)), rate,
+            sample_rate).numpy()
+    return np.ascontiguousarray(waveform, dtype=np.float32)
+
+
+def num_fbank_frames(num_samples: int, sample_rate: int = 16000) -> int:
+    """Frames a Kaldi fbank (25 ms window, 10 ms shift, snip edges) yields."""
+    window = int(round(0.025 * sample_rate))
+    shift = int(round(0.010 * sample_rate))
+    if num_samples < window:
+        return 0
+    return 1 + (num_samples - window) // shift
+
+
+def kaldi_fbank(waveform, sample_rate: int = 16000, num_mel_bins: int = 128,
+                target_length: Optional[int] = 1024) -> torch.Tensor:
+    """Kaldi-compatible log-Mel filterbank of a whole clip.
+
+    25 ms Hanning window, 10 ms shift, ``htk_compat=True``,
+    ``use_energy=False``, ``dither=0`` (as in the paper and CAV-MAE). The
+    result is cut or zero-padded at the end to ``target_length`` frames
+    (1024 = 10.24 s); ``target_length=None`` keeps the natural length.
+
+    Args:
+        waveform: ``(num_samples,)`` array or tensor (mean already removed).
+
+    Returns:
+        float32 tensor ``(target_length, num_mel_bins)``.
+    """
+    wav = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
+    wav = wav.reshape(1, -1)
+    if num_fbank_frames(wav.shape[1], sample_rate) > 0:
+        fbank = torchaudio.compliance.kaldi.fbank(
+            wav, htk_compat=True, sample_frequency=sample_rate,
+            use_energy=False, window_type='hanning',
+            num_mel_bins=num_mel_bins, dither=0.0, frame_shift=10,
+            frame_length=25)
+    else:
+        fbank = torch.zeros(0, num_mel_bins)
+    if target_length is not None:
+        missing = target_length - fbank.shape[0]
+        if missing > 0:
+            fbank = torch.nn.functional.pad(fbank, (0, 0, 0, missing))
+        else:
+            fbank = fbank[:target_length]
+    return fbank.contiguous()
+
+
+@TRANSFORMS.register_module()
+class LoadAudio(ClipTransform):
+    """Load the clip's audio as a 16 kHz mono waveform with its mean removed.
+
+    Reads ``results['audio_path']`` (wav/flac) or, in the raw-video layout,
+    the audio track of ``results['video_file']``.
+
+    Adds ``waveform`` (float32 ``(n,)``), ``sample_rate`` and
+    ``audio_duration`` (seconds).
+
+    Args:
+        sample_rate (int): output rate. Defaults to 16000.
+        mono (str): ``'mean'`` of the channels (default) or ``'first'``
+            channel (the authors' extractor).
+        remove_mean (bool): subtract the waveform mean (paper). Defaults to
+            True.
+        allow_silent (bool): an all-zero waveform raises a ``ClipError``
+            (``'silent'``) unless this is True, because its fbank is a
+            constant. Defaults to False.
+    """
+
+    def __init__(self, sample_rate: int = 16000, mono: str = 'mean',
+                 remove_mean: bool = True, allow_silent: bool = False):
+        if mono not in ('mean', 'first'):
+            raise ValueError(f"mono must be 'mean' or 'first', got {mono!r}")
+        self.sample_rate = sample_rate
+        self.mono = mono
+        self.remove_mean = remove_mean
+        self.allow_silent = allow_silent
+
+    def transform(self, results: dict) -> dict:
+        field, path = self.audio_source(results)
+        try:
+            waveform = load_audio(path, self.sample_rate, self.mono)
+        except Exception as err:  # decoders raise many types; keep the cause
+            raise ClipError(self.clip_name(results), field,
+                            f'cannot read audio from {path}: {err}') from err
+        if not self.allow_silent and not np.any(waveform):
+            raise ClipError(
+                self.clip_name(results), field,
+                f'audio in {path} is silent (all samples are zero); set '
+                'LoadAudio(allow_silent=True) to use it anyway')
+        if self.remove_mean:
+            waveform = waveform - waveform.mean()
+        results['waveform'] = waveform.astype(np.float32)
+        results['sample_rate'] = self.sample_rate
+        results['audio_duration'] = waveform.shape[0] / self.sample_rate
+        return results
+
+    @staticmethod
+    def audio_source(results: dict):
+        if results.get('audio_path'):
+            return 'wav', results['audio_path']
+        if results.get('video_file'):
+            return 'video', results['video_file']
+        raise ClipError(LoadAudio.clip_name(results), 'wav',
+                        "the entry has neither 'wav' nor 'video'")
+
+
+@TRANSFORMS.register_module()
+class ComputeFbank(ClipTransform):
+    """Compute the clip's Kaldi fbank once; segments are sliced from it later.
+
+    Adds ``fbank`` (float32 tensor ``(target_length, num_mel_bins)``) and
+    ``fbank_num_frames`` (frames that hold audio, before padding/cutting).
+
+    Args:
+        num_mel_bins (int): Mel bins. Defaults to 128.
+        target_length (int | None): frames after cutting / zero-padding.
+            Defaults to 1024 (10.24 s).
+    """
+
+    def __init__(self, num_mel_bins: int = 128,
+                 target_length: Optional[int] = 1024):
+        self.num_mel_bins = num_mel_bins
+        self.target_length = target_length
+
+    def transform(self, results: dict) -> dict:
+        waveform = results['waveform']
+        rate = results.get('sample_rate', 16000)
+        results['fbank'] = kaldi_fbank(waveform, rate, self.num_mel_bins,
+                                       self.target_length)
+        results['fbank_num_frames'] = num_fbank_frames(len(waveform), rate)
+        return results
+
+
+@TRANSFORMS.register_module()
+class NormalizeFbank(ClipTransform):
+    """``(fbank - mean) / std`` with the AudioSet statistics of the paper.
+
+    Args:
+        mean (float): Defaults to -5.081.
+        std (float): Defaults to 4.4849.
+        keys (tuple[str]): entries to normalise. Defaults to ``('audio',)``
+            (the frame-aligned segments).
+    """
+
+    def __init__(self, mean: float = -5.081, std: float = 4.4849,
+                 keys=('audio', )):
+        if std <= 0:
+            raise ValueError(f'std must be positive, got {std}')
+        self.mean = mean
+        self.std = std
+        self.keys = tuple(keys)
+
+    def transform(self, results: dict) -> dict:
+        for key in self.keys:
+            results[key] = (results[key] - self.mean) / self.std
+        return results

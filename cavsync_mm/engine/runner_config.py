@@ -1,0 +1,27 @@
+"""Command-line settings shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os.path as osp
+
+from mmengine.config import Config
+
+
+def default_work_dir(config_path: str) -> str:
+    """``./work_dirs/<config file name without .py>``, as in OpenMMLab."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply ``--cfg-options``, ``--launcher`` and ``--work-dir`` to ``cfg``.
+
+    ``--cfg-options`` is merged first, so the explicit flags win; the work
+    dir falls back to the config's ``work_dir``, then to
+    :func:`default_work_dir`.
+    """
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = default_work_dir(args.config)
+    return cfg

@@ -1,0 +1,46 @@
+# Runtime settings shared by every cavsync_mm config: registry scope, hooks,
+# environment, logging. A full config inherits it with
+#   _base_ = ['../_base_/default_runtime.py', ...]
+# and overrides single fields, e.g. `default_hooks.checkpoint.interval`.
+
+# `type='X'` resolves in cavsync_mm's registries first, then MMEngine's;
+# mmaction / mmpretrain parts are reached with the scope prefix, e.g.
+# type='mmaction.Resize'.
+default_scope = 'cavsync'
+
+default_hooks = dict(
+    # time per iteration and data loading time
+    timer=dict(type='IterTimerHook'),
+    # a log line every 10 iterations
+    logger=dict(type='LoggerHook', interval=10),
+    # steps the learning-rate / momentum schedules
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # a checkpoint every epoch; the newest 3 are kept (work_dir/epoch_N.pth)
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # a different shuffle on every rank and epoch in distributed runs
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # CPU multi-process runs: --cfg-options env_cfg.dist_cfg.backend=gloo
+    dist_cfg=dict(backend='nccl'),
+)
+
+log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+
+log_level = 'INFO'
+
+# load_from: weights to start from (no optimizer / epoch state);
+# resume: True continues the latest checkpoint in work_dir (tools/train.py
+# --resume [PATH] sets both).
+load_from = None
+resume = False
+
+# A fixed seed makes runs repeatable; deterministic=True also forces
+# deterministic kernels (slower).
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,107 @@
+"""Evaluate a checkpoint (retrieval, probing, segmentation) with MMEngine.
+
+Examples::
+
+    python tools/test.py configs/retrieval/toy_retrieval_cavsync.py CKPT
+    python tools/test.py CONFIG CKPT --out results/preds.pkl   # predictions
+    python tools/test.py CONFIG CKPT --out results/metrics.json
+    tools/dist_test.sh CONFIG CKPT 8
+
+``--out`` never overwrites an existing file.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+import cavsync_mm  # noqa: F401  (registers components, applies compat)
+from cavsync_mm.engine.runner_config import apply_common_args
+
+PREDICTION_SUFFIXES = ('.pkl', '.pickle')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Test a cavsync_mm checkpoint with the MMEngine Runner')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs go (default: the config\'s work_dir, else '
+        './work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        metavar='FILE',
+        help='FILE.pkl / FILE.pickle: dump every prediction (the data '
+        'samples the model returns); FILE.json: write the metrics')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (set by tools/dist_test.sh / slurm_test.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.out is not None:
+        if not args.out.endswith(PREDICTION_SUFFIXES + ('.json', )):
+            parser.error('--out must end with .pkl, .pickle or .json, got '
+                         f'{args.out}')
+        if osp.exists(args.out):
+            parser.error(f'--out {args.out} exists already; choose another '
+                         'file name (it is never overwritten)')
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config (command line wins)."""
+    apply_common_args(cfg, args)
+    for key in ('test_dataloader', 'test_evaluator'):
+        if cfg.get(key) is None:
+            raise ValueError(f'{args.config}: {key} is not set; tools/test.py'
+                             ' needs test_dataloader, test_evaluator and '
+                             'test_cfg')
+    cfg.setdefault('test_cfg', dict())
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.out is not None and args.out.endswith(PREDICTION_SUFFIXES):
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpResults', out_file_path=args.out)
+        ]
+    return cfg
+
+
+def write_metrics(metrics: dict, path: str) -> None:
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, 'x', encoding='utf-8') as f:  # 'x': never overwrite
+        json.dump({k: float(v) if hasattr(v, '__float__') else v
+                   for k, v in metrics.items()}, f, indent=2)
+    print_log(f'metrics written to {path}', logger='current')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out is not None and args.out.endswith('.json') and \
+            runner.rank == 0:
+        write_metrics(metrics, args.out)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

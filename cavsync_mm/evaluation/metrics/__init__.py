@@ -1,1 +1,3 @@
 
+from .retrieval import RetrievalMetric  # noqa: F401
+from .segmentation import SoundPromptedSegmentationMetric  # noqa: F401

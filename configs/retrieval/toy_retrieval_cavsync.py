@@ -1,0 +1,24 @@
+# Zero-shot retrieval on the synthetic toy clips (tools/data/make_toy_dataset.py)
+# with the small CAV-MAE Sync of configs/toy/cavsync_toy.py (width 64, 2 + 1
+# blocks, 64 px frames): every clip gives T = 16 visual and 16 audio global
+# tokens (all frames and their frame-aligned 4.16 s segments).
+#   python tools/train.py configs/toy/cavsync_toy.py
+#   python tools/test.py configs/retrieval/toy_retrieval_cavsync.py \
+#       work_dirs/cavsync_toy/epoch_10.pth
+_base_ = [
+    '../_base_/models/cavsync_vitb.py',
+    '../_base_/datasets/toy_multiframe.py',
+    '../_base_/default_runtime.py',
+    './_retrieval_evaluation.py',
+]
+image_size = 64
+segment_length = 416
+model = dict(  # = configs/toy/cavsync_toy.py
+    backbone=dict(embed_dims=64, encoder_depth=2, num_heads=4,
+                  image_size=image_size, audio_length=segment_length),
+    neck=dict(decoder_embed_dims=32, decoder_depth=1, decoder_num_heads=4))
+# retrieval pairs the two modalities of each clip: no class labels needed
+test_dataloader = dict(dataset=dict(label_file=None))
+train_dataloader = None  # a test-only config
+val_dataloader = None
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -1,1 +1,3 @@
+from .audio_visual_encoder import AudioVisualEncoder
 
+__all__ = ['AudioVisualEncoder']

@@ -1,0 +1,96 @@
+"""The pre-norm transformer block shared by the encoders, the joint block and the decoder.
+
+Every block holds three pairs of LayerNorms around one attention and one MLP:
+``norm1`` / ``norm2`` (shared), ``norm1_audio`` / ``norm2_audio`` and
+``norm1_visual`` / ``norm2_visual``. ``forward(tokens, modality)`` picks the
+pair: ``None`` -> shared, ``'audio'`` -> audio norms, ``'visual'`` -> visual
+norms. This is how the joint block of CAV-MAE (Sync) runs three passes with one
+set of attention/MLP weights; the modality encoders and the decoder always use
+the shared norms (their audio/visual norms exist so that every block has the
+same state-dict layout as the authors' release).
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MODALITIES = (None, 'audio', 'visual')
+
+
+class MultiheadSelfAttention(nn.Module):
+    """Multi-head self-attention (fused qkv with bias) on ``F.scaled_dot_product_attention``."""
+
+    def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True):
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims {embed_dims} is not divisible by '
+                             f'num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)
+        self.proj = nn.Linear(embed_dims, embed_dims)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        batch, length, dims = tokens.shape
+        qkv = self.qkv(tokens).reshape(batch, length, 3, self.num_heads,
+                                       dims // self.num_heads)
+        query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        attended = F.scaled_dot_product_attention(query, key, value)
+        return self.proj(attended.transpose(1, 2).reshape(batch, length, dims))
+
+
+class FeedForward(nn.Module):
+    """Two linear layers with a GELU between them (``fc1`` -> GELU -> ``fc2``)."""
+
+    def __init__(self, embed_dims: int, hidden_dims: int):
+        super().__init__()
+        self.fc1 = nn.Linear(embed_dims, hidden_dims)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(tokens)))
+
+
+class ModalityNormBlock(nn.Module):
+    """Pre-norm ViT block with shared, audio and visual LayerNorm pairs.
+
+    Args:
+        embed_dims: token width.
+        num_heads: attention heads.
+        mlp_ratio: hidden width of the MLP relative to ``embed_dims`` (4).
+        qkv_bias: bias on the fused qkv projection (True, as in ViT/MAE).
+        norm_eps: LayerNorm epsilon (1e-6, as in MAE/CAV-MAE).
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float = 4.,
+                 qkv_bias: bool = True, norm_eps: float = 1e-6):
+        super().__init__()
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm1_audio = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm1_visual = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.attn = MultiheadSelfAttention(embed_dims, num_heads, qkv_bias)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm2_audio = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm2_visual = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.mlp = FeedForward(embed_dims, int(embed_dims * mlp_ratio))
+
+    def _norms(self, modality: Optional[str]):
+        if modality is None:
+            return self.norm1, self.norm2
+        if modality == 'audio':
+            return self.norm1_audio, self.norm2_audio
+        if modality == 'visual':
+            return self.norm1_visual, self.norm2_visual
+        raise ValueError(f'modality must be one of {MODALITIES}, got {modality!r}')
+
+    def forward(self, tokens: torch.Tensor,
+                modality: Optional[str] = None) -> torch.Tensor:
+        norm1, norm2 = self._norms(modality)
+        tokens = tokens + self.attn(norm1(tokens))
+        return tokens + self.mlp(norm2(tokens))
+
+    def extra_repr(self) -> str:
+        return f'embed_dims={self.embed_dims}, num_heads={self.num_heads}'

@@ -1,0 +1,18 @@
+# CAV-MAE baseline pretraining on AudioSet-2M: the same code configured as
+# CAV-MAE (whole-clip 1024-frame audio, no global / register tokens,
+# lambda_c 0.01), the same schedule as CAV-MAE Sync for a fair comparison.
+# The sampled frame is any of the T frames; the audio is the whole clip
+# (FrameAlignedSegments with segment_length=1024 returns the full fbank).
+#   tools/dist_train.sh configs/cavmae/cavmae_as2m.py 8
+_base_ = [
+    '../_base_/models/cavmae_vitb.py',
+    '../_base_/datasets/audioset_pretrain.py',
+    '../_base_/schedules/pretrain_adam_25e.py',
+    '../_base_/default_runtime.py',
+]
+segment_length = 1024
+train_dataloader = dict(batch_size=64, drop_last=True, dataset=dict(pipeline=[
+    dict(step, segment_length=segment_length)
+    if step['type'] == 'FrameAlignedSegments' else step
+    for step in _base_.train_dataloader.dataset.pipeline]))
+load_from = 'checkpoints/mae_vitb_cavsync_init.pth'

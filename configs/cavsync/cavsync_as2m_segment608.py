@@ -1,0 +1,9 @@
+# Segment-length sweep (paper Fig. 4): 608 fbank frames = 6.08 s audio segments
+# (a multiple of the 16-frame patch: 8 x 38 audio patches).
+_base_ = ['./cavsync_as2m.py']
+segment_length = 608
+model = dict(backbone=dict(audio_length=segment_length))
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(step, segment_length=segment_length)
+    if step['type'] == 'FrameAlignedSegments' else step
+    for step in _base_.train_dataloader.dataset.pipeline]))

@@ -1,0 +1,110 @@
+#!/usr/bin/env python
+"""Training-step speed and memory of a pretraining config's model on synthetic inputs.
+
+    python tools/analysis_tools/benchmark_train.py configs/cavsync/cavsync_as2m.py \
+        --batch-size 2 --device cpu --steps 5
+
+One step = data preprocessor + forward (mode='loss') + backward + Adam step of
+the real model, on random audio segments and uint8 frames of the config's
+sizes (no data loading). Prints the median step time, clips/s and the peak
+memory (CUDA: ``torch.cuda.max_memory_allocated``; CPU: the process's peak
+resident set size, ``resource.getrusage`` ru_maxrss, which includes the Python
+runtime and the model).
+"""
+import argparse
+import resource
+import statistics
+import time
+from contextlib import nullcontext
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from tqdm import tqdm
+
+import cavsync_mm  # noqa: F401  (registers the components)
+from cavsync_mm.registry import MODELS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='benchmark a pretraining step')
+    parser.add_argument('config')
+    parser.add_argument('--batch-size', type=int, default=2, help='clips per step')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--amp', action='store_true',
+                        help='bfloat16 autocast (as AmpOptimWrapper dtype=bfloat16)')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the model')
+    parser.add_argument('--steps', type=int, default=5, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    return parser.parse_args(argv)
+
+
+def synthetic_batch(model, batch_size, generator):
+    backbone = model.backbone
+    length = backbone.audio_patch_embed.image_size[1]
+    mel_bins = backbone.audio_patch_embed.image_size[0]
+    size = backbone.visual_patch_embed.image_size[0]
+    return {'inputs': {
+        'audio': torch.randn(batch_size, length, mel_bins, generator=generator),
+        'frames': torch.randint(0, 256, (batch_size, 3, size, size), generator=generator,
+                                dtype=torch.uint8)}}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is available')
+    cfg = Config.fromfile(args.config)
+    init_default_scope(cfg.get('default_scope', 'cavsync'))
+    model = MODELS.build(cfg.model).to(args.device).train()
+    optimizer_cfg = cfg.optim_wrapper.optimizer
+    optimizer = torch.optim.Adam(model.parameters(), lr=optimizer_cfg.get('lr', 2e-4),
+                                 betas=tuple(optimizer_cfg.get('betas', (0.9, 0.999))),
+                                 weight_decay=optimizer_cfg.get('weight_decay', 0.))
+    forward = torch.compile(model) if args.compile else model
+    autocast = torch.autocast(args.device, dtype=torch.bfloat16) if args.amp else nullcontext()
+    generator = torch.Generator().manual_seed(0)
+    parameters = sum(p.numel() for p in model.parameters())
+    state_values = sum(v.numel() for v in model.state_dict().values())
+
+    def step():
+        data = model.data_preprocessor(synthetic_batch(model, args.batch_size, generator), True)
+        with autocast:
+            losses = forward(**data, mode='loss')
+        loss = sum(value for key, value in losses.items() if 'loss' in key)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if args.device == 'cuda':
+            torch.cuda.synchronize()
+
+    if args.device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for index in tqdm(range(args.warmup + args.steps), desc='train steps'):
+        start = time.perf_counter()
+        step()
+        if index >= args.warmup:
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    if args.device == 'cuda':
+        peak = f'{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB (max_memory_allocated)'
+    else:
+        peak = f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB (peak RSS)'
+    print(f'config: {args.config}')
+    print(f'parameters: {parameters:,} values in model.parameters(); state dict: '
+          f'{len(model.state_dict())} tensors, {state_values:,} values '
+          '(+ the fixed sin-cos position embeddings)')
+    print(f'device: {args.device}, threads: {torch.get_num_threads()}, batch: {args.batch_size}, '
+          f'amp: {args.amp}, compile: {args.compile}')
+    print(f'median step: {median:.3f} s over {len(times)} steps '
+          f'(min {min(times):.3f}, max {max(times):.3f})')
+    print(f'throughput: {args.batch_size / median:.2f} clips/s')
+    print(f'peak memory: {peak}')
+
+
+if __name__ == '__main__':
+    main()

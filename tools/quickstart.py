@@ -54,6 +54,9 @@ def parse_args():
                         help='synthetic clips (default: data/toy, or '
                         'data/toy_fast / data/toy_full for the other sizes)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--reuse-checkpoints', action='store_true',
+                        help='skip a pretraining whose final checkpoint is '
+                        'already in the work dir (to redo the evaluation)')
     parser.add_argument('--workers', type=int, default=2,
                         help='processes for data generation and loading')
     return parser.parse_args()
@@ -74,9 +77,14 @@ class Steps:
         return time.time() - self.start
 
 
-def _quiet(cfg):
+def _quiet(cfg, desc, log_interval=10):
+    """Progress bars instead of MMEngine's INFO log lines (the losses still
+    go to ``vis_data/scalars.json`` every ``log_interval`` iterations)."""
     cfg.log_level = 'WARNING'
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
+    cfg.setdefault('default_hooks', {})
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='ProgressBarHook', desc=desc)]
     return cfg
 
 
@@ -111,15 +119,15 @@ def pretrain(name, config, work_dir, data_root, profile, seed, workers):
     ]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
                                         interval=epochs, max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=8)
     print(f'{name}: {config}, {epochs} epochs x batch '
           f'{profile["batch_size"]}', flush=True)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(_quiet(cfg, name, log_interval=4))
     runner.train()
     return osp.join(str(work_dir), f'epoch_{epochs}.pth')
 
 
-def run_test(config, checkpoint, work_dir, data_root, cfg_options=None):
+def run_test(config, checkpoint, work_dir, data_root, cfg_options=None,
+             desc=''):
     """What ``tools/test.py CONFIG CHECKPOINT`` does, in this process."""
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -129,7 +137,7 @@ def run_test(config, checkpoint, work_dir, data_root, cfg_options=None):
     cfg.work_dir = str(work_dir)
     cfg.load_from = checkpoint
     _with_data_root(cfg.test_dataloader, data_root)
-    runner = Runner.from_cfg(_quiet(cfg))
+    runner = Runner.from_cfg(_quiet(cfg, desc or osp.basename(config)))
     return runner.test()
 
 
@@ -225,7 +233,7 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
     for hook in cfg.get('custom_hooks', []):
         if 'begin_epoch' in hook:
             hook.begin_epoch = min(hook.begin_epoch, max(epochs - 1, 0))
-    runner = Runner.from_cfg(_quiet(cfg))
+    runner = Runner.from_cfg(_quiet(cfg, 'probe'))
     runner.train()
     metrics = runner.test()
     probe_map = _first(metrics, ('mAP', 'AP'))
@@ -281,11 +289,13 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
     features; agreement (adjusted Rand index) with the true events. Writes
     one PNG per model for the first clip."""
     import numpy as np
+    import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from cavsync_mm.apis import init_model
     from cavsync_mm.apis.retrieval import extract_clip_features
+    from cavsync_mm.datasets.transforms import kaldi_fbank, load_audio
     from cavsync_mm.evaluation.temporal_segmentation import (
         segment_agreement, segment_clip)
     from cavsync_mm.registry import DATASETS
@@ -307,12 +317,17 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
                                     features.global_visual[index].numpy())
             for kind, result in segments.items():
                 per_kind.setdefault(kind, []).append(
-                    segment_agreement(result.labels, truth))
+                    segment_agreement(result.cluster_labels, truth))
             if index == 0:
+                info = dataset.get_data_info(0)
+                spectrogram = kaldi_fbank(
+                    torch.from_numpy(load_audio(info['audio_path'])))
+                bars = {kind: result.cluster_labels
+                        for kind, result in segments.items()}
+                bars['ground_truth'] = truth
                 path = work_dir / f'temporal_{_slug(name)}.png'
                 draw_temporal_segmentation(
-                    features.frames[0], segments, str(path),
-                    ground_truth=truth,
+                    features.frames[0], spectrogram.numpy(), bars, str(path),
                     title=f'{name}: {features.video_ids[0]}')
                 pictures[name] = path
         scores[name] = {k: float(np.mean(v)) for k, v in per_kind.items()}
@@ -442,6 +457,11 @@ def main():
     for name, (config, _) in MODELS.items():
         steps(f'pretraining {name}')
         pretrain_dirs[name] = work_dir / 'pretrain' / _slug(name)
+        final = pretrain_dirs[name] / f'epoch_{profile["epochs"]}.pth'
+        if args.reuse_checkpoints and final.exists():
+            print(f'{name}: reusing {final}')
+            checkpoints[name] = str(final)
+            continue
         checkpoints[name] = pretrain(name, config, pretrain_dirs[name],
                                      data_root, profile, args.seed,
                                      args.workers)

@@ -25,10 +25,11 @@ from mmengine.dataset import BaseDataset
 from tqdm import tqdm
 
 from cavsync_mm.registry import DATASETS
+from cavsync_mm.models.classifiers.probe_tokens import (TOKEN_TYPES,
+                                                        check_probe_choice)
 from cavsync_mm.structures import AVDataSample
 
 INDEX_FILE = 'index.json'
-TOKEN_TYPES = ('global', 'register', 'patch')
 
 
 def _clip_tokens(model, audio: torch.Tensor, frames: torch.Tensor,
@@ -137,14 +138,7 @@ class CachedFeatureDataset(BaseDataset):
 
     def __init__(self, ann_file: str, modality: str = 'audio_visual',
                  token: str = 'global', **kwargs):
-        from cavsync_mm.models.classifiers.probe_tokens import (MODALITIES,
-                                                                TOKEN_TYPES)
-        if modality not in MODALITIES:
-            raise ValueError(f'modality must be one of {MODALITIES}, '
-                             f'got {modality!r}')
-        if token not in TOKEN_TYPES:
-            raise ValueError(f'token must be one of {TOKEN_TYPES}, '
-                             f'got {token!r}')
+        check_probe_choice(modality, token)
         self.modality = modality
         self.token = token
         super().__init__(ann_file=ann_file, **kwargs)

@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import load_checkpoint
 
 from cavsync_mm.registry import MODELS
-from .probe_tokens import MODALITIES, TOKEN_TYPES, combine_modalities, \
+from .probe_tokens import check_probe_choice, combine_modalities, \
     probe_tokens
 
 
@@ -51,12 +51,7 @@ class AudioVisualClassifier(BaseModel):
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        if modality not in MODALITIES:
-            raise ValueError(f'modality must be one of {MODALITIES}, '
-                             f'got {modality!r}')
-        if token not in TOKEN_TYPES:
-            raise ValueError(f'token must be one of {TOKEN_TYPES}, '
-                             f'got {token!r}')
+        check_probe_choice(modality, token)
         self.modality = modality
         self.token = token
         self.pretrained = pretrained

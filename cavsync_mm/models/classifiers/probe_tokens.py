@@ -13,6 +13,16 @@ TOKEN_TYPES = ('global', 'register', 'patch')
 MODALITIES = ('audio_visual', 'audio', 'visual')
 
 
+def check_probe_choice(modality: str, token: str) -> None:
+    """Raise a clear error for an unknown modality or token type."""
+    if modality not in MODALITIES:
+        raise ValueError(f'modality must be one of {MODALITIES}, '
+                         f'got {modality!r}')
+    if token not in TOKEN_TYPES:
+        raise ValueError(f'token must be one of {TOKEN_TYPES}, '
+                         f'got {token!r}')
+
+
 def probe_tokens(features: Dict[str, torch.Tensor],
                  token: str = 'global') -> Tuple[torch.Tensor, torch.Tensor]:
     """``(audio, visual)`` tokens ``(B, D)`` of one token type."""

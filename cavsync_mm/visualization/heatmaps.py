@@ -57,19 +57,32 @@ def _save_png(array: np.ndarray, path: str) -> str:
     return path
 
 
+def _enlarged(array: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of an ``(H, W[, C])`` array."""
+    return array.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
 def save_heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, path: str,
                          mask: Optional[np.ndarray] = None,
                          title: Optional[str] = None,
-                         alpha: float = 0.5) -> str:
+                         alpha: float = 0.5, min_side: int = 192) -> str:
     """Write ``image | overlay`` side by side as a PNG.
 
     With ``mask`` (bool ``(H, W)``) its outline is drawn in white on the
-    overlay; with ``title`` a caption band is added above.
+    overlay; with ``title`` a caption band is added above. Images smaller
+    than ``min_side`` pixels are enlarged (nearest neighbour, whole factors)
+    so that small frames stay readable; the heatmap is resized to them.
     """
+    image = np.asarray(image, dtype=np.uint8)
+    factor = -(-min_side // min(image.shape[:2]))
+    if factor > 1:
+        image = _enlarged(image, factor)
+        if mask is not None:
+            mask = _enlarged(np.asarray(mask, dtype=bool), factor)
     overlay = overlay_heatmap(image, heatmap, alpha)
     if mask is not None:
         overlay[_mask_outline(mask)] = 255
-    panel = np.concatenate([np.asarray(image, dtype=np.uint8), overlay], 1)
+    panel = np.concatenate([image, overlay], 1)
     if title:
         panel = _with_caption(panel, title)
     return _save_png(panel, path)

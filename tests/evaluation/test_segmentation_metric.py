@@ -127,4 +127,5 @@ def test_out_dir_writes_overlay_pngs(tmp_path):
                          gt_label=torch.tensor(0), img_path='a/b/x1.jpg')])
     with Image.open(tmp_path / 'x1.png') as image:
         assert image.format == 'PNG'
-        assert image.size[0] == 32  # image | overlay
+        # image | overlay, the 16 px image enlarged 12x to the 192 px minimum
+        assert image.size[0] == 2 * 16 * 12

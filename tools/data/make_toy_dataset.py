@@ -32,7 +32,7 @@ def parse_args():
                         help='audio sample rate (wav and AAC)')
     parser.add_argument('--fps', type=int, default=8,
                         help='frame rate of the mp4 videos')
-    parser.add_argument('--seg-per-class', type=int, default=4,
+    parser.add_argument('--seg-per-class', type=int, default=12,
                         help='sound-prompted segmentation images per class')
     parser.add_argument('--distractor-prob', type=float, default=0.3,
                         help='chance of a silent distractor object in each '

@@ -25,13 +25,15 @@ class ToyDatasetConfig:
     seed: int = 0
     sample_rate: int = 16000
     fps: int = 8  # frame rate of the mp4
-    seg_per_class: int = 4  # sound-prompted segmentation images per class
+    seg_per_class: int = 12  # sound-prompted segmentation images per class
     distractor_prob: float = 0.3  # chance of a silent object per interval
     snr_db: float = 10.0  # sounding class vs background noise
     num_events: Tuple[int, int] = (2, 4)  # events per clip (inclusive)
     event_length: Tuple[float, float] = (1.5, 4.0)  # seconds
     min_gap: float = 0.25  # seconds between events
-    prompt_length: Tuple[float, float] = (2.0, 4.0)  # prompt audio, seconds
+    # prompt audio, seconds: longer than one 4.16 s segment, so a prompt
+    # segment is never padded
+    prompt_length: Tuple[float, float] = (4.5, 6.0)
 
     def __post_init__(self):
         for name in ('num_clips', 'val_clips', 'seg_per_class'):

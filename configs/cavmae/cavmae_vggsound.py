@@ -10,4 +10,9 @@ train_dataloader = dict(batch_size=64, drop_last=True, dataset=dict(pipeline=[
     dict(step, segment_length=segment_length)
     if step['type'] == 'FrameAlignedSegments' else step
     for step in _base_.train_dataloader.dataset.pipeline]))
+val_dataloader = dict(dataset=dict(pipeline=[
+    dict(step, segment_length=segment_length)
+    if step['type'] == 'FrameAlignedSegments' else step
+    for step in _base_.val_dataloader.dataset.pipeline]))
+test_dataloader = val_dataloader
 load_from = 'checkpoints/mae_vitb_cavsync_init.pth'

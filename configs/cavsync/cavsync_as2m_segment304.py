@@ -7,3 +7,8 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(step, segment_length=segment_length)
     if step['type'] == 'FrameAlignedSegments' else step
     for step in _base_.train_dataloader.dataset.pipeline]))
+val_dataloader = dict(dataset=dict(pipeline=[
+    dict(step, segment_length=segment_length)
+    if step['type'] == 'FrameAlignedSegments' else step
+    for step in _base_.val_dataloader.dataset.pipeline]))
+test_dataloader = val_dataloader

@@ -5,22 +5,36 @@
 #   python tools/analysis_tools/build_feature_cache.py \
 #       configs/probe/probe_toy_raw.py TOY_PRETRAIN.pth --out-dir data/toy/feature_cache
 # Toy clips hold several sounding classes: multi-label, BCE + mAP.
-_base_ = './probe_as20k.py'
+_base_ = [
+    '../_base_/models/cavsync_toy.py',
+    '../_base_/datasets/audioset20k_probe.py',
+    '../_base_/schedules/probe_adam_15e.py',
+    '../_base_/default_runtime.py',
+]
 data_root = 'data/toy'
 num_classes = 8
-image_size = 64
+image_size = 128  # = configs/_base_/models/cavsync_toy.py
 segment_length = 416
+token = 'global'
+modality = 'audio_visual'
+token_width = 64 * 2  # [g_v ; g_a] of the width-64 toy model
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='CAVMAESync',
-        backbone=dict(type='AudioVisualEncoder', embed_dims=64,
-                      encoder_depth=2, num_heads=4, image_size=image_size,
-                      audio_length=segment_length, use_global_token=True,
-                      num_register_tokens=8),
-        neck=dict(type='AudioVisualMAEDecoder', decoder_embed_dims=32,
-                  decoder_depth=1, decoder_num_heads=4)),
-    head=dict(num_classes=num_classes, in_channels=128, num_heads=4))
+    _delete_=True,
+    type='AudioVisualClassifier',
+    modality=modality,
+    token=token,
+    pretrained=None,  # the toy pretraining checkpoint
+    backbone=_base_.model,  # frozen
+    head=dict(
+        type='TemporalTransformerHead',
+        num_classes=num_classes,
+        in_channels=token_width,
+        num_frames=16,
+        num_blocks=2,
+        num_heads=4,
+        temporal_position_embedding=True,
+        loss_type='bce'),
+    data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
 
 load_pipeline = [
     dict(type='LoadAudio'),
@@ -29,16 +43,9 @@ load_pipeline = [
          interpolation='bicubic'),
     dict(type='mmaction.CenterCrop', crop_size=image_size),
 ]
-segment_pipeline = [
-    dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
-    dict(type='FrameAlignedSegments', segment_length=segment_length),
-    dict(type='NormalizeFbank', mean=-5.081, std=4.4849),
-]
-test_pipeline = load_pipeline + segment_pipeline + [
+test_pipeline = load_pipeline + _base_.segment_pipeline + [
     dict(type='PackAudioVisualInputs')]
-clip_dataset = dict(type='AudioVisualDataset', data_root=data_root,
-                    label_file='class_labels_indices.csv',
-                    sampling='all_frames', num_frames=16)
+clip_dataset = dict(_base_.clip_dataset, data_root=data_root)
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(dataset=dict(clip_dataset, ann_file='train.json',
@@ -62,9 +69,8 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
-custom_hooks = [
-    dict(type='EMAHook', ema_type='StochasticWeightAverage', begin_epoch=1,
-         update_buffers=True, priority='ABOVE_NORMAL')
-]
-default_hooks = dict(logger=dict(interval=10))
+custom_hooks = [dict(_base_.custom_hooks[0], begin_epoch=1)]
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(max_keep_ckpts=2, save_best='auto'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -33,7 +33,5 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
-custom_hooks = [
-    dict(type='EMAHook', ema_type='StochasticWeightAverage', begin_epoch=1,
-         update_buffers=True, priority='ABOVE_NORMAL')
-]
+# weight averaging from the second epoch on
+custom_hooks = [dict(_base_.custom_hooks[0], begin_epoch=1)]

@@ -11,15 +11,9 @@ _base_ = [
 ]
 segment_length = 1024  # the whole clip
 test_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000, mono='mean'),
-    dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
-    dict(type='FrameAlignedSegments', segment_length=segment_length),
-    dict(type='NormalizeFbank', mean=-5.081, std=4.4849),
-    dict(type='LoadFrames'),
-    dict(type='mmaction.Resize', scale=(-1, 224), interpolation='bicubic'),
-    dict(type='mmaction.CenterCrop', crop_size=224),
-    dict(type='PackAudioVisualInputs'),
-]
+    dict(step, segment_length=segment_length)
+    if step['type'] == 'FrameAlignedSegments' else step
+    for step in _base_.test_pipeline]
 test_dataloader = dict(
     dataset=dict(sampling='middle_frame', pipeline=test_pipeline))
 val_dataloader = test_dataloader

@@ -4,21 +4,20 @@
 # clip (single-token retrieval, as CAV-MAE evaluates). For T frames' tokens
 # averaged into one instead: sampling='all_frames' and
 # test_evaluator.temporal_pooling='mean'.
-_base_ = ['./toy_retrieval_cavsync.py']
-segment_length = 1024
-model = dict(
-    backbone=dict(use_global_token=False, num_register_tokens=0,
-                  audio_length=segment_length),
-    contrastive_loss=dict(loss_weight=0.01))
-test_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000, mono='mean'),
-    dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
-    dict(type='FrameAlignedSegments', segment_length=segment_length),
-    dict(type='NormalizeFbank', mean=-5.081, std=4.4849),
-    dict(type='LoadFrames'),
-    dict(type='mmaction.Resize', scale=(-1, 64), interpolation='bicubic'),
-    dict(type='mmaction.CenterCrop', crop_size=64),
-    dict(type='PackAudioVisualInputs'),
+_base_ = [
+    '../_base_/models/cavmae_toy.py',
+    '../_base_/datasets/toy_multiframe.py',
+    '../_base_/default_runtime.py',
+    './_retrieval_evaluation.py',
 ]
-test_dataloader = dict(
-    dataset=dict(sampling='middle_frame', pipeline=test_pipeline))
+segment_length = 1024  # the whole clip
+test_pipeline = [
+    dict(step, segment_length=segment_length)
+    if step['type'] == 'FrameAlignedSegments' else step
+    for step in _base_.test_pipeline]
+test_dataloader = dict(dataset=dict(
+    label_file=None,  # retrieval pairs the modalities: no labels needed
+    sampling='middle_frame', pipeline=test_pipeline))
+train_dataloader = None  # a test-only config
+val_dataloader = None
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -6,17 +6,11 @@
 #   python tools/test.py configs/retrieval/toy_retrieval_cavsync.py \
 #       work_dirs/cavsync_toy/epoch_10.pth
 _base_ = [
-    '../_base_/models/cavsync_vitb.py',
+    '../_base_/models/cavsync_toy.py',
     '../_base_/datasets/toy_multiframe.py',
     '../_base_/default_runtime.py',
     './_retrieval_evaluation.py',
 ]
-image_size = 64
-segment_length = 416
-model = dict(  # = configs/toy/cavsync_toy.py
-    backbone=dict(embed_dims=64, encoder_depth=2, num_heads=4,
-                  image_size=image_size, audio_length=segment_length),
-    neck=dict(decoder_embed_dims=32, decoder_depth=1, decoder_num_heads=4))
 # retrieval pairs the two modalities of each clip: no class labels needed
 test_dataloader = dict(dataset=dict(label_file=None))
 train_dataloader = None  # a test-only config

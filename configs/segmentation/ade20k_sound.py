@@ -7,52 +7,14 @@
 # Annotation format: docs/segmentation.md.
 #   python tools/test.py configs/segmentation/ade20k_sound.py PRETRAINED.pth
 # (a CAV-MAE Sync pretraining checkpoint loads directly into the localizer)
-default_scope = 'cavsync'
-data_root = 'data/ade20k_sound'
-image_size = 224
-segment_length = 416
-
+_base_ = [
+    '../_base_/models/cavsync_vitb.py',
+    '../_base_/datasets/ade20k_sound.py',
+    '../_base_/default_runtime.py',
+]
 model = dict(
+    _delete_=True,
     type='SoundPromptedLocalizer',
     heatmap='audio',  # 'center_prior': the audio-free baseline
-    backbone=dict(
-        type='CAVMAESync',
-        backbone=dict(type='AudioVisualEncoder', audio_length=segment_length,
-                      image_size=image_size, num_register_tokens=8),
-        neck=dict(type='AudioVisualMAEDecoder')),
+    backbone=_base_.model,
     data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
-
-prompt_pipeline = [
-    dict(type='LoadAudio'),
-    dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
-    dict(type='FrameAlignedSegments', segment_length=segment_length),
-    dict(type='NormalizeFbank', mean=-5.081, std=4.4849),
-]
-test_pipeline = [
-    dict(type='LoadSegmentationImage'),
-    dict(type='LoadSegmentationMask'),
-    dict(type='mmaction.Resize', scale=(-1, image_size),
-         interpolation='bicubic'),
-    dict(type='mmaction.CenterCrop', crop_size=image_size),
-    dict(type='AlignMaskWithImage'),
-] + prompt_pipeline + [dict(type='PackSegmentationInputs')]
-
-test_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SoundPromptedSegmentationDataset',
-        data_root=data_root,
-        ann_file='annotations.json',
-        num_frames=16,  # the prompt's segment: frame T // 2 of T
-        pipeline=test_pipeline))
-test_evaluator = dict(
-    type='SoundPromptedSegmentationMetric',
-    num_thresholds=20,
-    min_max='global',
-    out_dir=None)  # a folder here writes one overlay PNG per image
-test_cfg = dict(type='TestLoop')
-
-env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
-log_level = 'INFO'

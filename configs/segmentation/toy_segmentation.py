@@ -4,20 +4,20 @@
 # 64 px frames). Toy prompts last 2-4 s: the fbank is padded to one 4.16 s
 # segment.
 #   python tools/test.py configs/segmentation/toy_segmentation.py TOY_PRETRAIN.pth
-_base_ = './ade20k_sound.py'
+_base_ = [
+    '../_base_/models/cavsync_toy.py',
+    '../_base_/datasets/ade20k_sound.py',
+    '../_base_/default_runtime.py',
+]
 data_root = 'data/toy'
-image_size = 64
+image_size = 128  # = configs/_base_/models/cavsync_toy.py
 segment_length = 416
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='CAVMAESync',
-        backbone=dict(type='AudioVisualEncoder', embed_dims=64,
-                      encoder_depth=2, num_heads=4, image_size=image_size,
-                      audio_length=segment_length, use_global_token=True,
-                      num_register_tokens=8),
-        neck=dict(type='AudioVisualMAEDecoder', decoder_embed_dims=32,
-                  decoder_depth=1, decoder_num_heads=4)))
+    _delete_=True,
+    type='SoundPromptedLocalizer',
+    heatmap='audio',
+    backbone=_base_.model,
+    data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
 test_pipeline = [
     dict(type='LoadSegmentationImage'),
     dict(type='LoadSegmentationMask'),
@@ -37,5 +37,4 @@ test_dataloader = dict(
     dataset=dict(data_root=data_root,
                  ann_file='segmentation/annotations.json',
                  pipeline=test_pipeline))
-test_evaluator = dict(out_dir=None)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

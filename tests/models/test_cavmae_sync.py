@@ -213,3 +213,14 @@ def test_reconstruction_picture(tmp_path):
     assert Image.open(out).size[0] > 100
     with pytest.raises(FileExistsError):
         save_reconstruction(model, **data['inputs'], out_file=out)
+
+
+def test_wrong_input_sizes_name_the_setting_to_fix():
+    from cavsync_mm.models.backbones.audio_visual_encoder import \
+        AudioVisualEncoder
+    encoder = AudioVisualEncoder(embed_dims=32, encoder_depth=1, num_heads=2,
+                                 image_size=32, audio_length=64)
+    with pytest.raises(ValueError, match='segment_length'):
+        encoder(torch.zeros(1, 128, 128), torch.zeros(1, 3, 32, 32))
+    with pytest.raises(ValueError, match='crop size'):
+        encoder(torch.zeros(1, 64, 128), torch.zeros(1, 3, 64, 64))

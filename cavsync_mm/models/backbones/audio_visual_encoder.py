@@ -168,11 +168,23 @@ class AudioVisualEncoder(BaseModule):
 
     def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """``(N, L, F)`` fbank -> ``(N, Pa, D)`` tokens with positions and modality."""
+        num_mel_bins, length = self.audio_patch_embed.image_size
+        if tuple(audio.shape[-2:]) != (length, num_mel_bins):
+            raise ValueError(
+                f'audio segments of {tuple(audio.shape[-2:])} (fbank frames, mel '
+                f'bins), but the model was built for ({length}, {num_mel_bins}) '
+                '(backbone.audio_length / num_mel_bins): check the pipeline\'s '
+                'FrameAlignedSegments.segment_length and ComputeFbank.num_mel_bins')
         tokens = self.audio_patch_embed(spectrogram_to_image(audio))
         return tokens + self.audio_position_embedding + self.audio_modality_embedding
 
     def embed_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` normalised frames -> ``(N, Pv, D)`` tokens."""
+        if tuple(frames.shape[-2:]) != self.visual_patch_embed.image_size:
+            raise ValueError(
+                f'frames of {tuple(frames.shape[-2:])} px, but the model was built '
+                f'for {self.visual_patch_embed.image_size} (backbone.image_size): '
+                "check the pipeline's crop size")
         tokens = self.visual_patch_embed(frames)
         return tokens + self.visual_position_embedding + self.visual_modality_embedding
 

@@ -28,6 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Budgets. ``epochs`` counts passes over the training clips (one random frame
 # per clip per visit); both models get exactly the same budget.
 PROFILES = {
+    'smoke': dict(num_clips=16, val_clips=12, epochs=2, batch_size=8,
+                  warmup_epochs=1, probe_epochs=3, temporal_clips=3,
+                  seg_per_class=1),
     'fast': dict(num_clips=200, val_clips=100, epochs=6, batch_size=32,
                  warmup_epochs=1, probe_epochs=10, temporal_clips=20),
     'default': dict(num_clips=500, val_clips=200, epochs=38, batch_size=64,
@@ -51,6 +54,9 @@ def parse_args():
                       help='smoke run: fewer clips and steps')
     size.add_argument('--full', action='store_true',
                       help='more clips and steps (about an hour on 2 cores)')
+    size.add_argument('--smoke', action='store_true',
+                      help='every stage on a handful of clips (the test '
+                      'suite runs this; its numbers mean nothing)')
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--data-root', default=None,
                         help='synthetic clips (default: data/toy, or '
@@ -461,11 +467,11 @@ def write_report(path, context):
 
 def main():
     args = parse_args()
-    profile_name = 'fast' if args.fast else 'full' if args.full else 'default'
+    profile_name = next((name for name in ('smoke', 'fast', 'full')
+                         if getattr(args, name)), 'default')
     profile = PROFILES[profile_name]
-    data_root = args.data_root or {'fast': 'data/toy_fast',
-                                   'full': 'data/toy_full'}.get(
-                                       profile_name, 'data/toy')
+    data_root = args.data_root or ('data/toy' if profile_name == 'default'
+                                   else f'data/toy_{profile_name}')
     work_dir = Path(args.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(REPO_ROOT)
@@ -478,9 +484,11 @@ def main():
 
     steps = Steps(8)
     steps('synthetic clips')
+    extra = {'seg_per_class': profile['seg_per_class']} \
+        if 'seg_per_class' in profile else {}
     make_toy_dataset(data_root, num_clips=profile['num_clips'],
                      val_clips=profile['val_clips'], seed=args.seed,
-                     workers=args.workers)
+                     workers=args.workers, **extra)
 
     checkpoints, pretrain_dirs = {}, {}
     for name, (config, _) in MODELS.items():

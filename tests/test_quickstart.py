@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.timeout(900)
 def test_quickstart_smoke_writes_the_report(tmp_path):
     work_dir = tmp_path / 'quickstart'
     result = subprocess.run(

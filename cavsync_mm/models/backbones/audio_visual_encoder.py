@@ -257,8 +257,8 @@ class AudioVisualEncoder(BaseModule):
         visual_tokens = self._run(self.visual_encoder,
                                   self._add_special_tokens(visual_tokens, 'visual'))
 
-        audio_global, audio_patches, audio_registers = self._split(audio_tokens)
-        visual_global, visual_patches, visual_registers = self._split(visual_tokens)
+        audio_registers = self._split(audio_tokens)[2]
+        visual_registers = self._split(visual_tokens)[2]
         num_registers = self.num_register_tokens if self.keep_register_tokens else 0
         if not self.keep_register_tokens:
             # release default: registers end with the modality encoders

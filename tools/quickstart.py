@@ -93,7 +93,6 @@ def _quiet(cfg, desc, log_interval=10):
     """Progress bars instead of MMEngine's INFO log lines (the losses still
     go to ``vis_data/scalars.json`` every ``log_interval`` iterations)."""
     cfg.log_level = 'WARNING'
-    cfg.setdefault('default_hooks', {})
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval)
     cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
         dict(type='ProgressBarHook', desc=desc)]

@@ -77,6 +77,8 @@ def localize_video(model, video: str, num_frames: int = 16,
         (seconds) and ``audio_duration``.
     """
     from cavsync_mm.datasets.transforms import PackAudioVisualInputs
+
+    from .inference import extract_features
     model = _feature_model(model)
     model.eval()
     default_size, default_length = _input_sizes(model)
@@ -89,12 +91,9 @@ def localize_video(model, video: str, num_frames: int = 16,
                                  frame_indices=list(range(num_frames)),
                                  num_frames=num_frames,
                                  sampling='all_frames'))
-    packed = PackAudioVisualInputs()(results)
-    data = model.data_preprocessor(
-        dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]),
-        False)
-    audio, frames = data['inputs']['audio'][0], data['inputs']['frames'][0]
-    features = model.extract_feat(audio, frames)
+    inputs = PackAudioVisualInputs()(results)['inputs']
+    frames = inputs['frames']
+    features = extract_features(model, inputs['audio'], frames)
     patches = features['visual_patches']
     grid = patch_grid(patches.shape[1], tuple(frames.shape[-2:]))
     patch_maps = audio_visual_similarity(features['global_audio'], patches,
@@ -103,7 +102,7 @@ def localize_video(model, video: str, num_frames: int = 16,
     duration = float(results['audio_duration'])
     return dict(
         video_id=video_id,
-        frames=packed['inputs']['frames'].permute(0, 2, 3, 1).numpy(),
+        frames=frames.permute(0, 2, 3, 1).numpy(),
         heatmaps=heatmaps.cpu().numpy(),
         patch_maps=patch_maps.cpu().numpy(),
         frame_times=[i * duration / num_frames for i in range(num_frames)],

@@ -17,6 +17,10 @@ from mmengine.logging import print_log
 from cavsync_mm.registry import DATASETS
 from .errors import ClipError
 
+#: written by ``tools/data/extract_av.py`` next to ``frames/``
+#: (``cavsync_mm.datasets.preprocessing.SETTINGS_FILE``).
+SETTINGS_FILE = 'extract_av_settings.json'
+
 SAMPLING_MODES = ('random_frame', 'middle_frame', 'all_frames')
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 #: datafile keys the dataset interprets; every other key is kept as it is.
@@ -75,8 +79,17 @@ class AudioVisualDataset(BaseDataset):
         on_error (str): ``'raise'`` (default) raises the ``ClipError`` that
             names the clip and field; ``'skip'`` logs it, counts it
             (``num_skipped``, ``skipped_clips``) and serves another clip
-            (the next one in test mode, a random one in training).
+            (the next one in test mode, a random one in training). The
+            served sample carries the skips it stood in for
+            (``skipped_clips`` in its data sample's metainfo), so
+            :class:`~cavsync_mm.engine.DataHealthHook` counts them across
+            workers and ranks.
         video_extensions (Sequence[str]): endings a folder scan accepts.
+        check_extraction (bool): read ``extract_av_settings.json`` beside
+            each ``video_path`` folder (written by
+            ``tools/data/extract_av.py``) and refuse a T whose frames were
+            not extracted (``num_frames`` or ``LoadFrames(extracted_frames=)``
+            must equal the file's ``num_frames``). Defaults to True.
         **kwargs: ``pipeline``, ``test_mode``, ``serialize_data``,
             ``lazy_init``, ``max_refetch``, ... of ``BaseDataset``.
     """
@@ -90,6 +103,7 @@ class AudioVisualDataset(BaseDataset):
                  num_frames: int = 16,
                  on_error: str = 'raise',
                  video_extensions: Sequence[str] = VIDEO_EXTENSIONS,
+                 check_extraction: bool = True,
                  **kwargs):
         if sampling not in SAMPLING_MODES:
             raise ValueError(f'sampling must be one of {SAMPLING_MODES}, '
@@ -106,8 +120,11 @@ class AudioVisualDataset(BaseDataset):
         self.num_frames = num_frames
         self.on_error = on_error
         self.video_extensions = tuple(ext.lower() for ext in video_extensions)
+        self.check_extraction = check_extraction
         self.num_skipped = 0
+        self.num_entries = 0
         self.skipped_clips: Dict[str, str] = {}
+        self._pending_skips: List[tuple] = []
         super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
 
     # ------------------------------------------------------------ parsing
@@ -138,7 +155,50 @@ class AudioVisualDataset(BaseDataset):
                       logger='current', level=logging.WARNING)
         if not data_list:
             raise ValueError(f'{source}: every entry was skipped; see the log')
+        self.num_entries = len(entries)
+        if self.check_extraction:
+            for frame_dir in sorted({info['frame_dir'] for info in data_list
+                                     if 'frame_dir' in info}):
+                self._check_extraction_settings(frame_dir)
         return data_list
+
+    def _extracted_frames(self) -> int:
+        """T of the jpgs the pipeline reads (``LoadFrames.extracted_frames``
+        or ``num_frames``)."""
+        from .transforms.video import LoadFrames
+        for transform in getattr(self.pipeline, 'transforms', []):
+            if isinstance(transform, LoadFrames) and \
+                    transform.extracted_frames is not None:
+                return transform.extracted_frames
+        return self.num_frames
+
+    def _check_extraction_settings(self, frame_dir: str):
+        """Refuse a T that the frames in ``frame_dir`` were not extracted
+        with (silent misalignment otherwise: frame_{i} is another time)."""
+        folder = frame_dir.rstrip('/\\')
+        for path in (osp.join(osp.dirname(folder), SETTINGS_FILE),
+                     osp.join(folder, SETTINGS_FILE)):
+            if osp.isfile(path):
+                break
+        else:
+            return
+        try:
+            with open(path, encoding='utf-8') as f:
+                extracted = int(json.load(f)['num_frames'])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f'{path}: cannot read num_frames ({err})'
+                             ) from err
+        reads = self._extracted_frames()
+        if extracted != reads:
+            raise ValueError(
+                f'the frames in {frame_dir} were extracted with '
+                f'num_frames={extracted} ({path}), but this dataset reads '
+                f'{reads} extracted frames (num_frames={self.num_frames}): '
+                f'frame_{{i}} would be taken at the wrong time. Set '
+                f'num_frames={extracted}, or LoadFrames(extracted_frames='
+                f'{extracted}) to sample T={self.num_frames} of them, or '
+                'extract again with --num-frames '
+                f'{self.num_frames}')
 
     def _load_labels(self) -> Optional[List[dict]]:
         if not self.label_file:
@@ -270,6 +330,7 @@ class AudioVisualDataset(BaseDataset):
     # ------------------------------------------------------------ skipping
     def _record_skip(self, err: ClipError):
         self.num_skipped += 1
+        self._pending_skips.append((err.clip, err.field, err.problem))
         self.skipped_clips[err.clip] = str(err)
         print_log(f'skipped {err} ({self.num_skipped} skips, '
                   f'{len(self.skipped_clips)} distinct clips so far in this '
@@ -278,6 +339,7 @@ class AudioVisualDataset(BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
+        self._pending_skips = []
         for _ in range(self.max_refetch + 1):
             try:
                 data = self.prepare_data(idx)
@@ -287,8 +349,20 @@ class AudioVisualDataset(BaseDataset):
                 self._record_skip(err)
                 data = None
             if data is not None:
-                return data
+                return attach_skips(data, self._pending_skips)
             idx = (idx + 1) % len(self) if self.test_mode \
                 else self._rand_another()
         raise RuntimeError(f'no readable clip after {self.max_refetch + 1} '
                            f'tries; {self.num_skipped} skips so far')
+
+
+def attach_skips(data, skips: List[tuple]):
+    """Note on a served sample the ``(clip, field, problem)`` skips it
+    replaces: ``skipped_clips`` in its data sample's metainfo (or the
+    results dict, for pipelines that do not pack)."""
+    samples = data.get('data_samples') if isinstance(data, dict) else None
+    if samples is not None and hasattr(samples, 'set_metainfo'):
+        samples.set_metainfo(dict(skipped_clips=list(skips)))
+    elif isinstance(data, dict):
+        data['skipped_clips'] = list(skips)
+    return data

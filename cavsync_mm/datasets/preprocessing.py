@@ -7,7 +7,7 @@ never leaves a half-written jpg or wav that a later run would take as done.
 
 Layout written under ``output_dir`` (SPEC §6)::
 
-    frames/frame_{i}/{video_id}.jpg     i = 0..T-1, frame index int(i * total_frames / T)
+    frames/frame_{i}/{video_id}.jpg     i = 0..T-1, frame i of T as in frame_indices()
     audio/{video_id}.wav                16 kHz, mono (mean of channels, or the first channel)
 
 and a CAV-MAE datafile ``{"data": [{"video_id", "wav", "video_path", "labels"}]}``
@@ -25,8 +25,9 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 from .transforms.audio import load_audio
-from .transforms.video import (container_frame_index, extracted_frame_path,
-                               read_video_frames)
+from .transforms.video import (FRAME_INDEX_MODES, container_frame_index,
+                               extracted_frame_path, read_video_frames,
+                               release_frame_index)
 
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.flv', '.m4v')
 CHANNEL_MODES = ('mean', 'first')
@@ -59,10 +60,26 @@ class ClipResult:
 # --------------------------------------------------------------------------
 # Paths and the resumability check
 # --------------------------------------------------------------------------
-def frame_indices(total_frames: int, num_frames: int) -> List[int]:
-    """Frame i of T is ``int(i * total_frames / T)`` (CAV-MAE's extractor)."""
-    return [container_frame_index(i, total_frames, num_frames)
-            for i in range(num_frames)]
+def frame_indices(total_frames: int, num_frames: int, fps: float,
+                  frame_index: str = 'release') -> List[int]:
+    """The stream frames that frames 0..T-1 are, in a constant-rate video.
+
+    ``'release'`` (default): CAV-MAE's extractor, ``max(int(i * N / T) - 1,
+    0)`` with ``N = min(total_frames, int(fps * 10))`` (it sets OpenCV's
+    position to ``int(i * N / T) - 1`` and reads the next frame; the first
+    10 s only). ``'uniform'``: ``int(i * total_frames / T)`` (time
+    ``i * duration / T``, the paper's uniform sampling over the whole clip).
+    Decoding pairs frames by time (:func:`~cavsync_mm.datasets.transforms.
+    video.frame_time`), which gives these indices for constant-rate video.
+    """
+    if frame_index == 'release':
+        return [release_frame_index(i, total_frames, num_frames, fps)
+                for i in range(num_frames)]
+    if frame_index == 'uniform':
+        return [container_frame_index(i, total_frames, num_frames)
+                for i in range(num_frames)]
+    raise ValueError(f'frame_index must be one of {FRAME_INDEX_MODES}, got '
+                     f'{frame_index!r}')
 
 
 def frames_dir(output_dir: str) -> str:
@@ -129,12 +146,14 @@ def read_audio(video: str, sample_rate: int = 16000,
         raise ExtractionError(f'audio: {_describe_error(err)}') from err
 
 
-def read_frames(video: str, num_frames: int = 16) -> List[np.ndarray]:
-    """Decode the T frames ``int(i * total_frames / T)`` of a video with
+def read_frames(video: str, num_frames: int = 16,
+                frame_index: str = 'release') -> List[np.ndarray]:
+    """Decode the T frames of a video (:func:`frame_indices`) with
     :func:`~cavsync_mm.datasets.transforms.video.read_video_frames`: a list
     of uint8 ``(H, W, 3)`` RGB arrays."""
     try:
-        return read_video_frames(video, range(num_frames), num_frames)
+        return read_video_frames(video, range(num_frames), num_frames,
+                                 frame_index)
     except Exception as err:
         raise ExtractionError(f'video: {_describe_error(err)}') from err
 
@@ -212,13 +231,15 @@ def extract_clip(video: str, output_dir: str, video_id: Optional[str] = None,
                  num_frames: int = 16, image_size: Optional[int] = None,
                  center_crop: bool = False, sample_rate: int = 16000,
                  channel: str = 'mean', jpeg_quality: int = 95,
-                 overwrite: bool = False) -> ClipResult:
+                 overwrite: bool = False,
+                 frame_index: str = 'release') -> ClipResult:
     """Extract T frames and the mono wav of one video into ``output_dir``.
 
     Skips the clip when all its outputs exist (unless ``overwrite``). Audio and
     frames are decoded before anything is written, so a clip that fails to
     decode leaves no files. Never raises for a bad clip: the returned
     :class:`ClipResult` carries ``status='failed'`` and the reason.
+    ``frame_index``: see :func:`frame_indices` (``'release'`` by default).
     """
     video_id = video_id or osp.splitext(osp.basename(video))[0]
     result = ClipResult(video_id=video_id, video=video, status='done')
@@ -229,7 +250,7 @@ def extract_clip(video: str, output_dir: str, video_id: Optional[str] = None,
         if not osp.isfile(video):
             raise ExtractionError('video: file not found')
         audio = read_audio(video, sample_rate, channel)
-        frames = read_frames(video, num_frames)
+        frames = read_frames(video, num_frames, frame_index)
         for i, frame in enumerate(frames):
             image = resize_frame(frame, image_size, center_crop)
             write_jpg_atomic(image, frame_path(output_dir, video_id, i),

@@ -108,11 +108,17 @@ def write_label_csv(path, mids):
 
 
 def short_pipeline(segment_length=416, crop=32, pack=True):
-    """A pipeline with small frames for fast tests."""
+    """A pipeline with small frames for fast tests.
+
+    The test clips are 5 s long: segments follow the clip's own duration
+    (``spec_length='clip'``), not the 10.24 s of a 1024-frame fbank, whose
+    late segments would be padding.
+    """
     pipeline = [
         dict(type='LoadAudio'),
         dict(type='ComputeFbank'),
-        dict(type='FrameAlignedSegments', segment_length=segment_length),
+        dict(type='FrameAlignedSegments', segment_length=segment_length,
+             spec_length='clip'),
         dict(type='NormalizeFbank'),
         dict(type='LoadFrames'),
         dict(type='mmaction.Resize', scale=(-1, crop),

@@ -8,7 +8,10 @@ from av_test_files import (extract_cavmae_layout, make_video, write_json,
 
 @pytest.fixture(scope='session')
 def small_clips(tmp_path_factory):
-    """Three 5 s test clips (40 frames at 8 fps) in both layouts, with labels.
+    """Three 10 s test clips (80 frames at 8 fps) in both layouts, with labels.
+
+    10 s, the paper's clip length: the configs' 1024-frame fbank (10.24 s)
+    then holds the whole clip and no segment is mostly padding.
 
     Returns a dict with ``root``, ``videos_json``, ``frames_json``,
     ``labels_csv`` (mids ``c0..c2``) and ``videos`` (paths).
@@ -17,7 +20,7 @@ def small_clips(tmp_path_factory):
     os.makedirs(root / 'videos')
     videos, frame_entries, video_entries = [], [], []
     for k in range(3):
-        video = make_video(root / 'videos' / f'clip{k}.mp4', num_frames=40,
+        video = make_video(root / 'videos' / f'clip{k}.mp4', num_frames=80,
                            fps=8, freq=300.0 + 100 * k)
         videos.append(video)
         entry = extract_cavmae_layout(video, root, video_id=f'clip{k}')

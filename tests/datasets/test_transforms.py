@@ -156,18 +156,23 @@ def test_spec_augment_masks_whole_rows_and_columns():
     assert torch.all(out[~zero] == 1)
 
 
-def test_load_frames_from_container_takes_int_i_n_over_t(tmp_path):
+def test_load_frames_from_container_release_and_uniform_index(tmp_path):
     video = make_video(tmp_path / 'v.mp4', num_frames=40, fps=10,
                        audio_rate=None)
-    results = LoadFrames()(dict(video_id='v', video_file=video,
-                                frame_indices=list(range(16)),
-                                num_frames=16))
+    base = dict(video_id='v', video_file=video,
+                frame_indices=list(range(16)), num_frames=16)
+    # default: CAV-MAE's extractor, N = min(40, 10 * 10), index - 1
+    results = LoadFrames()(dict(base))
     assert len(results['imgs']) == 16
     for i, img in enumerate(results['imgs']):
         assert img.shape == (48, 64, 3) and img.dtype == np.uint8
-        k = int(i * 40 / 16)
+        k = max(int(i * 40 / 16) - 1, 0)
         assert abs(float(img.mean()) - frame_grey(k)) < 3, (i, k)
     assert results['img_shape'] == (48, 64) and results['modality'] == 'RGB'
+    uniform = LoadFrames(frame_index='uniform')(dict(base))
+    for i, img in enumerate(uniform['imgs']):
+        k = int(i * 40 / 16)
+        assert abs(float(img.mean()) - frame_grey(k)) < 3, (i, k)
 
 
 def test_load_frames_extracted_layout_and_extracted_frames(tmp_path):
@@ -184,7 +189,7 @@ def test_load_frames_extracted_layout_and_extracted_frames(tmp_path):
 
 
 def test_mmaction_transforms_and_packing(tmp_path):
-    video = make_video(tmp_path / 'v.mp4', num_frames=40, fps=8)
+    video = make_video(tmp_path / 'v.mp4', num_frames=80, fps=8)
     pipeline = Compose([
         dict(type='LoadAudio'),
         dict(type='ComputeFbank'),
@@ -230,7 +235,7 @@ def test_eval_resize_center_crop_keeps_uint8_values(tmp_path):
                         num_frames=16))
     img = out['imgs'][0]
     assert img.shape == (24, 24, 3) and img.dtype == np.uint8
-    assert abs(float(img.mean()) - frame_grey(20)) < 3
+    assert abs(float(img.mean()) - frame_grey(19)) < 3  # int(8*40/16) - 1
 
 
 def test_transforms_build_from_registry_with_readable_repr():
@@ -241,6 +246,7 @@ def test_transforms_build_from_registry_with_readable_repr():
         assert repr(transform).startswith(f'{name}(')
     assert repr(FrameAlignedSegments(rounding='round')) == (
         "FrameAlignedSegments(segment_length=416, rounding='round', "
-        'spec_length=None, pad_short_audio=False, short_audio_tolerance=32)')
+        'spec_length=None, pad_short_audio=False, short_audio_tolerance=32, '
+        'max_segment_padding=0.5)')
     assert 'mean=-5.081' in repr(NormalizeFbank())
     assert 'target_length=1024' in repr(ComputeFbank())

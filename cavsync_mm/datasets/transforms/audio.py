@@ -14,20 +14,29 @@ from cavsync_mm.registry import TRANSFORMS
 from ..errors import ClipError
 from .base import ClipTransform
 
-#: File endings read with soundfile; everything else goes through decord.
+#: File endings read with soundfile; everything else goes through PyAV.
 SOUNDFILE_EXTENSIONS = ('.wav', '.flac', '.ogg')
 FBANK_WINDOW_SAMPLES_16K = 400  # 25 ms at 16 kHz
 FBANK_SHIFT_SAMPLES_16K = 160  # 10 ms at 16 kHz
 
 
-def _read_soundfile(path: str):
+def _read_soundfile(path: str, start: float = 0.0,
+                    duration: Optional[float] = None):
     import soundfile
-    data, rate = soundfile.read(path, dtype='float32', always_2d=True)
+    rate = int(soundfile.info(path).samplerate)
+    first = int(round(start * rate))
+    frames = -1 if duration is None else int(round(duration * rate))
+    data, rate = soundfile.read(path, dtype='float32', always_2d=True,
+                                start=first, frames=frames)
     return data.T, int(rate)  # (channels, samples)
 
 
-def _read_container(path: str):
+def _read_container(path: str, start: float = 0.0,
+                    duration: Optional[float] = None):
     """Decode a container's first audio track at its own sample rate.
+
+    Only ``[start, start + duration)`` seconds are decoded: the demuxer seeks
+    to ``start`` and decoding stops after the window.
 
     PyAV, not ``decord.AudioReader``: decord 0.6.0 returns a wrong second
     channel for planar stereo AAC (and so a wrong ``mono=True`` mix).
@@ -38,18 +47,52 @@ def _read_container(path: str):
             raise ValueError(f'{path} has no audio track')
         stream = container.streams.audio[0]
         rate = int(stream.sample_rate)
+        first = int(round(start * rate))
+        stop = None if duration is None else first + int(round(duration *
+                                                               rate))
+        if first > 0:
+            container.seek(int(start / stream.time_base), stream=stream,
+                           backward=True, any_frame=False)
         resampler = av.AudioResampler(format='fltp')  # planar float32
-        chunks = []
+        chunks, position = [], None
         for frame in container.decode(stream):
-            chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
+            if position is None:  # sample index of the first decoded frame
+                position = int(round(frame.time * rate)) \
+                    if frame.pts is not None else 0
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray())
+            if stop is not None and position + sum(
+                    c.shape[1] for c in chunks) >= stop:
+                break
         chunks.extend(out.to_ndarray() for out in resampler.resample(None))
     if not chunks:
         raise ValueError(f'{path}: the audio track decodes to no samples')
-    return np.concatenate(chunks, axis=1).astype(np.float32), rate
+    data = np.concatenate(chunks, axis=1).astype(np.float32)
+    # from the start: everything decoded (as before windows existed)
+    offset = max(first - (position or 0), 0) if first > 0 else 0
+    end = None if stop is None else offset + (stop - first)
+    return data[:, offset:end], rate
+
+
+def probe_audio_duration(path: str) -> float:
+    """Seconds of audio in a file, from its headers (nothing decoded)."""
+    if path.lower().endswith(SOUNDFILE_EXTENSIONS):
+        import soundfile
+        info = soundfile.info(path)
+        return info.frames / info.samplerate
+    import av
+    with av.open(path) as container:
+        if not container.streams.audio:
+            raise ValueError(f'{path} has no audio track')
+        stream = container.streams.audio[0]
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        return (container.duration or 0) / 1e6
 
 
 def load_audio(path: str, sample_rate: int = 16000,
-               mono: str = 'mean') -> np.ndarray:
+               mono: str = 'mean', start: float = 0.0,
+               duration: Optional[float] = None) -> np.ndarray:
     """Read an audio file or a video's audio track as a mono waveform.
 
     wav/flac go through soundfile, containers (mp4, mkv, webm, ...) through
@@ -61,6 +104,8 @@ def load_audio(path: str, sample_rate: int = 16000,
         sample_rate: output rate in Hz (16 kHz in the paper).
         mono: ``'mean'`` averages the channels (default); ``'first'`` keeps
             the first channel as the authors' extractor does.
+        start: seconds to skip (soundfile seeks, PyAV seeks the demuxer).
+        duration: seconds to read from ``start``; None reads to the end.
 
     Returns:
         float32 array ``(num_samples,)``.
@@ -70,9 +115,9 @@ def load_audio(path: str, sample_rate: int = 16000,
     if not osp.isfile(path):
         raise FileNotFoundError(f'no such file: {path}')
     if path.lower().endswith(SOUNDFILE_EXTENSIONS):
-        data, rate = _read_soundfile(path)
+        data, rate = _read_soundfile(path, start, duration)
     else:
-        data, rate = _read_container(path)
+        data, rate = _read_container(path, start, duration)
     if data.shape[-1] == 0:
         raise ValueError(f'{path} holds no audio samples')
     if not np.all(np.isfinite(data)):
@@ -135,8 +180,9 @@ class LoadAudio(ClipTransform):
     Reads ``results['audio_path']`` (wav/flac) or, in the raw-video layout,
     the audio track of ``results['video_file']``.
 
-    Adds ``waveform`` (float32 ``(n,)``), ``sample_rate`` and
-    ``audio_duration`` (seconds).
+    Adds ``waveform`` (float32 ``(n,)``), ``sample_rate``,
+    ``audio_duration`` (seconds read) and ``clip_duration`` (seconds of
+    audio in the file, from its headers).
 
     Args:
         sample_rate (int): output rate. Defaults to 16000.
@@ -144,37 +190,66 @@ class LoadAudio(ClipTransform):
             channel (the authors' extractor).
         remove_mean (bool): subtract the waveform mean (paper). Defaults to
             True.
-        allow_silent (bool): an all-zero waveform raises a ``ClipError``
-            (``'silent'``) unless this is True, because its fbank is a
-            constant. Defaults to False.
+        allow_silent (bool): a waveform whose samples all lie within
+            ``silence_threshold`` of each other (all zero, or a constant DC
+            offset) raises a ``ClipError`` (``'silent'``) unless this is
+            True, because its fbank is a constant (Kaldi removes each
+            frame's DC). Defaults to False.
+        silence_threshold (float): peak-to-peak amplitude below which a
+            waveform is silent. Defaults to 1e-5 (a third of a 16-bit step).
+        read_seconds (float | None): decode only the first this many
+            seconds. A 1024-frame fbank (10.24 s) uses the first 10.255 s,
+            so ``read_seconds=10.255`` gives the same fbank for clips up to
+            that length and bounds the cost of a long one (its mean is then
+            the mean of what was read). Defaults to None (the whole file).
+        max_duration (float | None): a file with more seconds of audio
+            than this raises a ``ClipError`` before anything is decoded.
+            Defaults to None (no limit).
     """
 
     def __init__(self, sample_rate: int = 16000, mono: str = 'mean',
-                 remove_mean: bool = True, allow_silent: bool = False):
+                 remove_mean: bool = True, allow_silent: bool = False,
+                 silence_threshold: float = 1e-5,
+                 read_seconds: Optional[float] = None,
+                 max_duration: Optional[float] = None):
         if mono not in ('mean', 'first'):
             raise ValueError(f"mono must be 'mean' or 'first', got {mono!r}")
         self.sample_rate = sample_rate
         self.mono = mono
         self.remove_mean = remove_mean
         self.allow_silent = allow_silent
+        self.silence_threshold = silence_threshold
+        self.read_seconds = read_seconds
+        self.max_duration = max_duration
 
     def transform(self, results: dict) -> dict:
         field, path = self.audio_source(results)
+        clip = self.clip_name(results)
         try:
-            waveform = load_audio(path, self.sample_rate, self.mono)
+            clip_duration = probe_audio_duration(path) \
+                if osp.isfile(path) else None
+            if self.max_duration and clip_duration and \
+                    clip_duration > self.max_duration:
+                raise ValueError(f'{clip_duration:.1f} s of audio, more '
+                                 f'than max_duration={self.max_duration} s')
+            waveform = load_audio(path, self.sample_rate, self.mono,
+                                  duration=self.read_seconds)
         except Exception as err:  # decoders raise many types; keep the cause
-            raise ClipError(self.clip_name(results), field,
+            raise ClipError(clip, field,
                             f'cannot read audio from {path}: {err}') from err
-        if not self.allow_silent and not np.any(waveform):
-            raise ClipError(
-                self.clip_name(results), field,
-                f'audio in {path} is silent (all samples are zero); set '
-                'LoadAudio(allow_silent=True) to use it anyway')
         if self.remove_mean:
             waveform = waveform - waveform.mean()
+        spread = float(waveform.max() - waveform.min())
+        if not self.allow_silent and spread < self.silence_threshold:
+            raise ClipError(
+                clip, field,
+                f'audio in {path} is silent (all samples lie within '
+                f'{spread:.2g} of each other, a constant after mean removal); '
+                'set LoadAudio(allow_silent=True) to use it anyway')
         results['waveform'] = waveform.astype(np.float32)
         results['sample_rate'] = self.sample_rate
         results['audio_duration'] = waveform.shape[0] / self.sample_rate
+        results['clip_duration'] = clip_duration or results['audio_duration']
         return results
 
     @staticmethod

@@ -50,7 +50,8 @@ class RetrievalMetric(BaseMetric):
 
     Keys: ``{direction}_{strategy}_R@{k}``, ``..._MedR``, ``..._MeanR`` and,
     for the first strategy, ``{direction}_R@{k}``, e.g.
-    ``retrieval/v2a_R@1``.
+    ``retrieval/v2a_R@1``; ``num_clips``: the clips scored (after dropping
+    duplicates, e.g. the stand-ins of skipped clips).
     """
     default_prefix = 'retrieval'
 
@@ -143,7 +144,7 @@ class RetrievalMetric(BaseMetric):
         logger = MMLogger.get_current_instance()
         logger.info(f'Retrieval over {len(results)} clips, tokens '
                     f'{shapes.pop()} per modality')
-        metrics = {}
+        metrics = {'num_clips': len(results)}
         for strategy_index, strategy in enumerate(self.strategies):
             for direction in self.directions:
                 query_field, candidate_field = DIRECTIONS[direction]

@@ -192,4 +192,5 @@ class SoundPromptedSegmentationMetric(BaseMetric):
         metrics['mAP'] = 100 * float(np.mean(average_precisions))
         metrics['mIoU'] = 100 * float(np.mean(ious))
         metrics['num_classes'] = len(average_precisions)
+        metrics['num_images'] = len(results)  # the images scored
         return metrics

@@ -48,8 +48,9 @@ def _skips_of(data_batch) -> list:
 
 
 def _batch_size(data_batch) -> int:
-    samples = data_batch.get('data_samples') if isinstance(
-        data_batch, dict) else None
+    if not isinstance(data_batch, dict):
+        return len(data_batch or ())
+    samples = data_batch.get('data_samples', data_batch.get('video_id'))
     return len(samples) if samples is not None else 0
 
 
@@ -60,8 +61,8 @@ class DataHealthHook(Hook):
     A *visit* is one attempt to load a clip: every served sample plus every
     skip it replaced. Per epoch (and for each validation / test run) the
     hook logs ``skipped / visits`` summed over ranks with the most frequent
-    causes, and adds ``data/skipped_clips`` to the validation / test
-    metrics (the metrics themselves report the clips they scored). When the skipped
+    causes (the metrics themselves report the clips they scored, e.g.
+    ``retrieval/num_clips``). When the skipped
     fraction exceeds ``max_skip_ratio`` it raises :class:`DataHealthError`
     naming the top causes with an example clip each: every ``interval``
     training iterations once ``min_visits`` visits were made, and at the end
@@ -199,6 +200,4 @@ class DataHealthHook(Hook):
         self._evaluated(runner, 'test', metrics)
 
     def _evaluated(self, runner, mode: str, metrics: Optional[dict]):
-        skipped, _ = self._check(runner, mode, final=True, where=mode)
-        if metrics is not None:
-            metrics['data/skipped_clips'] = skipped
+        self._check(runner, mode, final=True, where=mode)

@@ -19,6 +19,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     # a different shuffle on every rank and epoch in distributed runs
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # skipped clips (on_error='skip') summed over workers and ranks, logged
+    # per epoch / evaluation; the run stops when more than 1 % of the clip
+    # visits fail (docs/data.md, "Bounds and data health")
+    data_health=dict(type='DataHealthHook', max_skip_ratio=0.01),
 )
 
 env_cfg = dict(

@@ -10,10 +10,13 @@ image_size = 224
 segment_length = 416  # 4.16 s frame-aligned segments
 
 load_pipeline = [  # before mixup: waveform and cropped frames
-    dict(type='LoadAudio'),
+    dict(type='LoadAudio',
+         read_seconds=10.255),  # all that a 1024-frame fbank uses
     dict(type='LoadFrames'),
-    dict(type='mmaction.Resize', scale=(-1, image_size),
-         interpolation='bicubic'),
+    # the release's antialiased PIL bicubic resize (docs/data.md);
+    # backend='cv2' is mmaction.Resize (OpenCV, not antialiased)
+    dict(type='ResizeFrames', scale=(-1, image_size),
+         interpolation='bicubic', backend='pillow'),
     dict(type='mmaction.CenterCrop', crop_size=image_size),
 ]
 segment_pipeline = [  # after mixup
@@ -33,7 +36,8 @@ clip_dataset = dict(
     data_root=data_root,
     label_file='class_labels_indices.csv',
     sampling='all_frames',
-    num_frames=num_frames)
+    num_frames=num_frames,
+    on_error='skip')  # broken clips are logged and counted (DataHealthHook)
 train_dataloader = dict(
     batch_size=48,
     num_workers=8,

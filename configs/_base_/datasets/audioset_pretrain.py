@@ -15,7 +15,8 @@ rounding = 'floor'  # paper; 'round' = the authors' release
 image_size = 224
 
 audio_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000, mono='mean'),
+    dict(type='LoadAudio', sample_rate=16000, mono='mean',
+         read_seconds=10.255),  # all that a 1024-frame fbank uses
     dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
     dict(type='FrameAlignedSegments', segment_length=segment_length,
          rounding=rounding),
@@ -29,8 +30,10 @@ frame_pipeline = [
     # dict(type='mmaction.Resize', scale=(image_size, image_size),
     #      keep_ratio=False, interpolation='bicubic'),
     # dict(type='mmaction.Flip', flip_ratio=0.5),
-    dict(type='mmaction.Resize', scale=(-1, image_size),
-         interpolation='bicubic'),
+    # the release's antialiased PIL bicubic resize (docs/data.md);
+    # backend='cv2' is mmaction.Resize (OpenCV, not antialiased)
+    dict(type='ResizeFrames', scale=(-1, image_size),
+         interpolation='bicubic', backend='pillow'),
     dict(type='mmaction.CenterCrop', crop_size=image_size),
 ]
 train_pipeline = audio_pipeline + [
@@ -68,6 +71,7 @@ val_dataloader = dict(
         label_file=label_file,
         sampling='middle_frame',
         num_frames=num_frames,
+        on_error='skip',  # a broken eval clip is logged, counted, not fatal
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

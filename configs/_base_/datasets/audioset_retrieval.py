@@ -13,14 +13,17 @@ rounding = 'floor'  # paper; 'round' = the authors' release
 image_size = 224
 
 test_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000, mono='mean'),
+    dict(type='LoadAudio', sample_rate=16000, mono='mean',
+         read_seconds=10.255),  # all that a 1024-frame fbank uses
     dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
     dict(type='FrameAlignedSegments', segment_length=segment_length,
          rounding=rounding),
     dict(type='NormalizeFbank', mean=-5.081, std=4.4849),
     dict(type='LoadFrames'),
-    dict(type='mmaction.Resize', scale=(-1, image_size),
-         interpolation='bicubic'),
+    # the release's antialiased PIL bicubic resize (docs/data.md);
+    # backend='cv2' is mmaction.Resize (OpenCV, not antialiased)
+    dict(type='ResizeFrames', scale=(-1, image_size),
+         interpolation='bicubic', backend='pillow'),
     dict(type='mmaction.CenterCrop', crop_size=image_size),
     dict(type='PackAudioVisualInputs'),
 ]
@@ -38,6 +41,7 @@ test_dataloader = dict(
         path_placeholder=path_placeholder,
         sampling='all_frames',
         num_frames=num_frames,
+        on_error='skip',  # a broken eval clip is logged, counted, not fatal
         test_mode=True,
         pipeline=test_pipeline))
 val_dataloader = test_dataloader

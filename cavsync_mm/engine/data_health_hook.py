@@ -35,15 +35,19 @@ class DataHealthError(RuntimeError):
 
 
 def _skips_of(data_batch) -> list:
-    samples = data_batch.get('data_samples') if isinstance(
-        data_batch, dict) else None
+    """The ``(clip, field, problem)`` skips noted on a collated batch."""
+    if not isinstance(data_batch, dict):
+        return []
     skips = []
-    for sample in samples or []:
-        meta = sample.metainfo if hasattr(sample, 'metainfo') else sample
-        skips.extend(meta.get('skipped_clips', ()) or ())
-    if isinstance(data_batch, dict) and 'skipped_clips' in data_batch:
-        for item in data_batch['skipped_clips']:
-            skips.extend(item)
+    samples = data_batch.get('data_samples')
+    if isinstance(samples, (list, tuple)):
+        for sample in samples:
+            meta = getattr(sample, 'metainfo', None)
+            if meta is None:
+                meta = sample if isinstance(sample, dict) else {}
+            skips.extend(meta.get('skipped_clips', ()) or ())
+    for item in data_batch.get('skipped_clips', ()) or ():
+        skips.extend(item)  # unpacked results: one list per sample
     return skips
 
 

@@ -352,8 +352,12 @@ class AudioVisualDataset(BaseDataset):
                 return attach_skips(data, self._pending_skips)
             idx = (idx + 1) % len(self) if self.test_mode \
                 else self._rand_another()
-        raise RuntimeError(f'no readable clip after {self.max_refetch + 1} '
-                           f'tries; {self.num_skipped} skips so far')
+        last = self._pending_skips[-1] if self._pending_skips else None
+        raise RuntimeError(
+            f'no readable clip after {self.max_refetch + 1} tries; '
+            f'{self.num_skipped} skips so far in this process'
+            + (f"; the last: clip {last[0]}: field '{last[1]}': {last[2]}"
+               if last else '') + ' (a wrong data_root?)')
 
 
 def attach_skips(data, skips: List[tuple]):

@@ -96,4 +96,7 @@ class AudioVisualMixupDataset:
             first['gt_score'] = score
         first['mixup_lambda'] = lam
         first['mixup_video_id'] = second.get('video_id')
+        # the skips both draws stood in for (counted by DataHealthHook)
+        first['skipped_clips'] = list(first.get('skipped_clips', [])) + list(
+            second.get('skipped_clips', []))
         return first

@@ -202,3 +202,26 @@ def test_extraction_settings_refuse_another_t(small_clips, tmp_path):
     AudioVisualDataset(datafile, data_root=str(root), num_frames=10)
     AudioVisualDataset(datafile, data_root=str(root), num_frames=16,
                        check_extraction=False)
+
+
+def test_wrong_data_root_fails_with_the_cause(small_clips, tmp_path):
+    use_cavsync_scope()
+    dataset = AudioVisualDataset(
+        ann_file=small_clips['frames_json'], data_root=str(tmp_path),
+        on_error='skip', max_refetch=3, pipeline=short_pipeline(crop=16))
+    with pytest.raises(RuntimeError, match=r"no readable clip after 4 tries; "
+                       r"4 skips so far in this process; the last: clip "
+                       r"clip\d: field 'wav': cannot read audio from "
+                       r'.*no such file.*\(a wrong data_root\?\)'):
+        dataset[0]
+
+
+def test_mixup_wrapper_passes_the_skips_on(small_clips):
+    from cavsync_mm.datasets import AudioVisualMixupDataset
+    inner = _dataset(small_clips, 'mix.json', test_mode=True,
+                     sampling='all_frames')
+    inner.pipeline.transforms.pop()  # stop before packing, as mixup needs
+    wrapper = AudioVisualMixupDataset(inner, [dict(type='PackAudioVisualInputs')],
+                                      prob=0.0)
+    sample = wrapper[1]['data_samples']
+    assert [s[0] for s in sample.skipped_clips] == ['broken']

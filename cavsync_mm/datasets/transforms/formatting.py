@@ -28,7 +28,8 @@ class PackAudioVisualInputs(ClipTransform):
     """
 
     BASE_META_KEYS = ('video_id', 'frame_indices', 'num_frames',
-                      'num_classes', 'sampling')
+                      'num_classes', 'sampling',
+                      'skipped_clips')  # for DataHealthHook (wrapped datasets)
 
     def __init__(self, meta_keys=('audio_segments', 'sample_idx',
                                   'mixup_lambda', 'mixup_video_id')):

@@ -221,7 +221,7 @@ def test_mixup_wrapper_passes_the_skips_on(small_clips):
     inner = _dataset(small_clips, 'mix.json', test_mode=True,
                      sampling='all_frames')
     inner.pipeline.transforms.pop()  # stop before packing, as mixup needs
-    wrapper = AudioVisualMixupDataset(inner, [dict(type='PackAudioVisualInputs')],
-                                      prob=0.0)
+    wrapper = AudioVisualMixupDataset(
+        inner, [dict(type='PackAudioVisualInputs')], prob=0.0)
     sample = wrapper[1]['data_samples']
     assert [s[0] for s in sample.skipped_clips] == ['broken']

@@ -332,7 +332,8 @@ class ResizeFrames(_MMActionResize):
 
     Args:
         backend (str): ``'pillow'`` (default; the release's resize:
-            antialiased, bicubic a = -0.5) or ``'cv2'`` (= ``mmaction.Resize``).
+            antialiased, bicubic a = -0.5) or ``'cv2'``
+            (= ``mmaction.Resize``).
 
     Measured (``tools/analysis_tools/benchmark_decoding.py --skip-long``,
     short side 224 + centre crop 224, 16 frames): mean |pillow - cv2| =

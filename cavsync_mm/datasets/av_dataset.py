@@ -24,7 +24,8 @@ SETTINGS_FILE = 'extract_av_settings.json'
 SAMPLING_MODES = ('random_frame', 'middle_frame', 'all_frames')
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 #: datafile keys the dataset interprets; every other key is kept as it is.
-STANDARD_KEYS = ('video_id', 'wav', 'video_path', 'video', 'labels')
+STANDARD_KEYS = ('video_id', 'wav', 'video_path', 'video', 'labels',
+                 'fbank')
 
 
 def read_label_csv(path: str) -> List[dict]:
@@ -55,6 +56,10 @@ class AudioVisualDataset(BaseDataset):
       frames at ``{video_path}/frame_{i}/{video_id}.jpg``;
     - raw video: entries with a ``"video"`` key (mp4/mkv/webm), or
       ``ann_file`` naming a folder that is scanned for videos (no labels).
+
+    An entry may also name a stored fbank (``"fbank"``: a float16 ``.npy``,
+    with ``"fbank_num_frames"``, written by ``tools/data/extract_av.py``);
+    ``LoadAudio`` then reads it instead of computing it (``docs/data.md``).
 
     Relative paths are joined with ``data_root``; ``path_placeholder``
     strings (``'<YOUR_VGGS_PATH>'`` in the authors' files) are replaced by
@@ -274,6 +279,8 @@ class AudioVisualDataset(BaseDataset):
                                               'video_path')
         if entry.get('video'):
             info['video_file'] = self._resolve(entry['video'], clip, 'video')
+        if entry.get('fbank'):  # stored fbank (+ 'fbank_num_frames')
+            info['fbank_path'] = self._resolve(entry['fbank'], clip, 'fbank')
         if 'video_file' not in info:
             for key in ('wav', 'video_path'):
                 if not entry.get(key):

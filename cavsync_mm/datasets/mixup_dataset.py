@@ -6,6 +6,11 @@ mix sits in the middle of the pipeline. The wrapped dataset's pipeline loads
 and crops (``LoadAudio``, ``LoadFrames``, resize/crop); the wrapper mixes
 two such results and runs its own ``pipeline`` (``ComputeFbank``,
 ``FrameAlignedSegments``, ``NormalizeFbank``, ..., ``PackAudioVisualInputs``).
+
+Mixup needs waveforms: the log-Mel fbank of a mix is not a mix of fbanks, so
+a stored fbank cannot stand in. The wrapped pipeline reads the wav (or a
+shard's waveform) with ``LoadAudio(use_stored_fbank=False)``; a sample that
+holds only a stored fbank raises a ``ClipError`` saying so.
 """
 import copy
 from typing import List, Union
@@ -82,6 +87,14 @@ class AudioVisualMixupDataset:
                             f'mixup needs frames of one size, got '
                             f'{sorted(shapes)}; crop to a fixed size in the '
                             'wrapped pipeline')
+        for sample in (first, second):
+            if 'waveform' not in sample:
+                raise ClipError(
+                    sample.get('video_id', '?'), 'fbank',
+                    'mixup mixes waveforms, and this sample holds only a '
+                    'stored fbank; set LoadAudio(use_stored_fbank=False) '
+                    'in the wrapped pipeline (the wav, or the waveform in a '
+                    'shard, is read then)')
         first['waveform'] = mix_waveforms(first['waveform'],
                                           second['waveform'], lam)
         first['imgs'] = [

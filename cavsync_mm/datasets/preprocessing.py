@@ -9,13 +9,16 @@ Layout written under ``output_dir`` (SPEC §6)::
 
     frames/frame_{i}/{video_id}.jpg     i = 0..T-1, frame i of T as in frame_indices()
     audio/{video_id}.wav                16 kHz, mono (mean of channels, or the first channel)
+    fbank/{video_id}.npy                its Kaldi fbank, float16 (1024, 128) (store_fbank)
+
+Video ids become file names only through :func:`safe_video_id` (no path
+separators, no ``..``), so no input name can write outside ``output_dir``.
 
 and a CAV-MAE datafile ``{"data": [{"video_id", "wav", "video_path", "labels"}]}``
 (:func:`datafile_entry`, :func:`write_datafile`).
 """
 import csv
 import json
-import multiprocessing
 import os
 import os.path as osp
 from dataclasses import asdict, dataclass, field
@@ -24,7 +27,8 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from .transforms.audio import load_audio
+from .process_pool import WorkerFailure, supervised_map
+from .transforms.audio import compute_stored_fbank, load_audio
 from .transforms.video import (FRAME_INDEX_MODES, container_frame_index,
                                extracted_frame_path, read_video_frames,
                                release_frame_index)
@@ -35,16 +39,48 @@ SETTINGS_FILE = 'extract_av_settings.json'
 FAILURE_REPORT = 'extract_failures.json'
 
 
+#: stored fbank: what ``LoadAudio`` + ``ComputeFbank`` compute by default.
+FBANK_SETTINGS = dict(num_mel_bins=128, target_length=1024, dtype='float16')
+
+
 class ExtractionError(RuntimeError):
     """A clip could not be extracted; the message says which stage failed and why."""
 
 
+def safe_video_id(name: str) -> str:
+    """``name`` made safe as a file stem: path separators, NUL and control
+    characters become ``_``, ``..`` becomes ``__`` and a leading ``.`` or
+    ``-`` is replaced, so ``{dir}/{id}.jpg`` stays inside ``dir``.
+
+    >>> safe_video_id('../../etc/passwd')
+    '______etc_passwd'
+    """
+    name = str(name)
+    out = ''.join('_' if ch in '/\\' or ord(ch) < 32 else ch for ch in name)
+    out = out.replace('..', '__')
+    if out[:1] in ('.', '-'):
+        out = '_' + out[1:]
+    if not out:
+        raise ValueError('empty video id')
+    return out[:200]
+
+
 @dataclass
 class VideoItem:
-    """One input video: its id (the output file stem), path and labels."""
+    """One input video: its id (the output file stem), path and labels.
+
+    ``video_id`` is made safe as a file name (:func:`safe_video_id`);
+    ``source_id`` is the id as the input gave it (labels are looked up by
+    either).
+    """
     video_id: str
     video: str
     labels: str = ''
+    source_id: str = ''
+
+    def __post_init__(self):
+        self.source_id = self.source_id or self.video_id
+        self.video_id = safe_video_id(self.video_id)
 
 
 @dataclass
@@ -95,14 +131,23 @@ def wav_path(output_dir: str, video_id: str) -> str:
     return osp.join(output_dir, 'audio', f'{video_id}.wav')
 
 
+def fbank_path(output_dir: str, video_id: str) -> str:
+    """The stored fbank: ``fbank/{video_id}.npy`` (float16, 1024 x 128)."""
+    return osp.join(output_dir, 'fbank', f'{video_id}.npy')
+
+
 def clip_output_paths(output_dir: str, video_id: str,
-                      num_frames: int) -> List[str]:
-    """All files one clip produces: T jpgs then the wav."""
+                      num_frames: int, store_fbank: bool = False) -> List[str]:
+    """All files one clip produces: T jpgs, the wav (, the fbank)."""
     paths = [frame_path(output_dir, video_id, i) for i in range(num_frames)]
-    return paths + [wav_path(output_dir, video_id)]
+    paths.append(wav_path(output_dir, video_id))
+    if store_fbank:
+        paths.append(fbank_path(output_dir, video_id))
+    return paths
 
 
-def is_clip_complete(output_dir: str, video_id: str, num_frames: int) -> bool:
+def is_clip_complete(output_dir: str, video_id: str, num_frames: int,
+                     store_fbank: bool = False) -> bool:
     """True when every output file of the clip exists and is non-empty.
 
     Files are only ever created by an atomic rename, so existence means the
@@ -110,7 +155,8 @@ def is_clip_complete(output_dir: str, video_id: str, num_frames: int) -> bool:
     """
     return all(
         osp.isfile(p) and osp.getsize(p) > 0
-        for p in clip_output_paths(output_dir, video_id, num_frames))
+        for p in clip_output_paths(output_dir, video_id, num_frames,
+                                   store_fbank))
 
 
 # --------------------------------------------------------------------------
@@ -212,6 +258,18 @@ def write_wav_atomic(samples: np.ndarray, path: str, sample_rate: int) -> None:
             os.remove(part)
 
 
+def write_npy_atomic(array: np.ndarray, path: str) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    part = _part_path(path)
+    try:
+        with open(part, 'wb') as f:
+            np.save(f, array, allow_pickle=False)
+        _commit(part, path)
+    finally:
+        if osp.exists(part):
+            os.remove(part)
+
+
 def write_json_atomic(obj, path: str) -> None:
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     part = _part_path(path)
@@ -232,7 +290,8 @@ def extract_clip(video: str, output_dir: str, video_id: Optional[str] = None,
                  center_crop: bool = False, sample_rate: int = 16000,
                  channel: str = 'mean', jpeg_quality: int = 95,
                  overwrite: bool = False,
-                 frame_index: str = 'release') -> ClipResult:
+                 frame_index: str = 'release',
+                 store_fbank: bool = False) -> ClipResult:
     """Extract T frames and the mono wav of one video into ``output_dir``.
 
     Skips the clip when all its outputs exist (unless ``overwrite``). Audio and
@@ -240,14 +299,17 @@ def extract_clip(video: str, output_dir: str, video_id: Optional[str] = None,
     decode leaves no files. Never raises for a bad clip: the returned
     :class:`ClipResult` carries ``status='failed'`` and the reason.
     ``frame_index``: see :func:`frame_indices` (``'release'`` by default).
+    ``store_fbank`` also writes the wav's fbank (float16, as ``LoadAudio``
+    + ``ComputeFbank`` compute it from that wav) to ``fbank/{video_id}.npy``.
     """
-    video_id = video_id or osp.splitext(osp.basename(video))[0]
+    video_id = safe_video_id(video_id or osp.splitext(osp.basename(video))[0])
     result = ClipResult(video_id=video_id, video=video, status='done')
-    if not overwrite and is_clip_complete(output_dir, video_id, num_frames):
+    if not overwrite and is_clip_complete(output_dir, video_id, num_frames,
+                                          store_fbank):
         result.status = 'skipped'
         return result
     try:
-        if not osp.isfile(video):
+        if not osp.exists(video) or osp.isdir(video):
             raise ExtractionError('video: file not found')
         audio = read_audio(video, sample_rate, channel)
         frames = read_frames(video, num_frames, frame_index)
@@ -257,6 +319,12 @@ def extract_clip(video: str, output_dir: str, video_id: Optional[str] = None,
                              jpeg_quality)
         # the wav goes last: a clip counts as done only once it is there
         write_wav_atomic(audio, wav_path(output_dir, video_id), sample_rate)
+        if store_fbank:  # from the wav as written: equal to the loader's
+            fbank, _ = compute_stored_fbank(
+                wav_path(output_dir, video_id), sample_rate,
+                num_mel_bins=FBANK_SETTINGS['num_mel_bins'],
+                target_length=FBANK_SETTINGS['target_length'])
+            write_npy_atomic(fbank, fbank_path(output_dir, video_id))
         result.info = dict(duration_s=round(len(audio) / sample_rate, 3),
                            frame_size=list(frames[0].shape[:2]))
     except ExtractionError as err:
@@ -273,30 +341,36 @@ def _extract_item(item: 'VideoItem', **kwargs) -> ClipResult:
 
 def extract_clips(items: Sequence['VideoItem'], output_dir: str,
                   workers: int = 1, progress: bool = True,
+                  timeout: Optional[float] = None,
                   **clip_kwargs) -> Iterator[ClipResult]:
     """Run :func:`extract_clip` over ``items`` in ``workers`` processes.
 
     Yields one :class:`ClipResult` per item, in completion order, and shows a
-    tqdm progress bar. ``clip_kwargs`` go to :func:`extract_clip`.
+    tqdm progress bar. ``clip_kwargs`` go to :func:`extract_clip`. With
+    ``workers > 1`` or a ``timeout`` (seconds per clip) the clips run in
+    :func:`~cavsync_mm.datasets.process_pool.supervised_map`: a clip whose
+    worker dies (OOM killer, SIGKILL) or runs past ``timeout`` is reported
+    as failed and the run goes on.
     """
     from tqdm import tqdm
     worker = partial(_extract_item, output_dir=output_dir, **clip_kwargs)
     bar = tqdm(total=len(items), desc='extract', unit='clip',
                dynamic_ncols=True, disable=not progress)
     try:
-        if workers <= 1:
+        if workers <= 1 and timeout is None:
             for item in items:
                 result = worker(item)
                 bar.update()
                 yield result
         else:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(
-                'fork' if 'fork' in methods else 'spawn')
-            with context.Pool(workers) as pool:
-                for result in pool.imap_unordered(worker, items):
-                    bar.update()
-                    yield result
+            for index, result in supervised_map(worker, items, workers,
+                                                timeout):
+                if isinstance(result, WorkerFailure):
+                    item = items[index]
+                    result = ClipResult(item.video_id, item.video, 'failed',
+                                        result.message)
+                bar.update()
+                yield result
     finally:
         bar.close()
 
@@ -344,7 +418,8 @@ def collect_videos(source: str, video_root: Optional[str] = None,
                 if 'video' not in entry:
                     raise ValueError(f'{source}: entry {k} has no "video" field')
                 path = osp.join(root, entry['video'])
-                items.append(VideoItem(entry.get('video_id') or _video_id(path),
+                items.append(VideoItem(str(entry.get('video_id') or
+                                           _video_id(path)),
                                        path, entry.get('labels', '')))
         else:
             with open(source) as f:
@@ -356,7 +431,8 @@ def collect_videos(source: str, video_root: Optional[str] = None,
         if item.video_id in seen:
             raise ValueError(
                 f'video id {item.video_id!r} appears twice: {seen[item.video_id]} '
-                f'and {item.video}; outputs are named by video id')
+                f'and {item.video}; outputs are named by video id (made safe '
+                'as a file name)')
         seen[item.video_id] = item.video
     return items
 
@@ -398,16 +474,32 @@ def check_no_collision(items: Sequence[VideoItem], output_dir: str,
 # Datafile and reports
 # --------------------------------------------------------------------------
 def datafile_entry(output_dir: str, video_id: str, labels: str = '',
-                   relative_to: Optional[str] = None) -> Dict[str, str]:
-    """One CAV-MAE datafile entry; paths are absolute unless ``relative_to``."""
-    wav, video_path = wav_path(output_dir, video_id), frames_dir(output_dir)
-    if relative_to is not None:
-        wav = osp.relpath(wav, relative_to)
-        video_path = osp.relpath(video_path, relative_to)
-    else:
-        wav, video_path = osp.abspath(wav), osp.abspath(video_path)
-    return dict(video_id=video_id, wav=wav, video_path=video_path,
-                labels=labels)
+                   relative_to: Optional[str] = None,
+                   store_fbank: bool = False) -> Dict[str, str]:
+    """One CAV-MAE datafile entry; paths are absolute unless ``relative_to``.
+
+    With ``store_fbank`` the entry also names the stored fbank (``fbank``)
+    and how many of its 1024 frames hold audio (``fbank_num_frames``, from
+    the wav's length).
+    """
+    video_id = safe_video_id(video_id)
+    paths = dict(wav=wav_path(output_dir, video_id),
+                 video_path=frames_dir(output_dir))
+    if store_fbank:
+        paths['fbank'] = fbank_path(output_dir, video_id)
+    for key, path in paths.items():
+        paths[key] = osp.relpath(path, relative_to) \
+            if relative_to is not None else osp.abspath(path)
+    entry = dict(video_id=video_id, wav=paths['wav'],
+                 video_path=paths['video_path'], labels=labels)
+    if store_fbank:
+        import soundfile
+        from .transforms.audio import num_fbank_frames
+        info = soundfile.info(wav_path(output_dir, video_id))
+        entry['fbank'] = paths['fbank']
+        entry['fbank_num_frames'] = num_fbank_frames(info.frames,
+                                                     info.samplerate)
+    return entry
 
 
 def write_datafile(path: str, entries: List[Dict[str, str]]) -> None:

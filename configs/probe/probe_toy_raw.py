@@ -49,7 +49,8 @@ clip_dataset = dict(_base_.clip_dataset, data_root=data_root)
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(dataset=dict(clip_dataset, ann_file='train.json',
-                              pipeline=load_pipeline)))
+                              pipeline=_base_.mixup_load_pipeline[:1] +
+                              load_pipeline[1:])))
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(clip_dataset, ann_file='val.json', pipeline=test_pipeline,

@@ -113,7 +113,8 @@ def test_datafile_in_cavmae_layout(extracted):
     assert entries[0]['labels'] == '/m/09x0r,/m/04rlf'
     assert entries[1]['labels'] == ''
     for entry in entries:
-        assert set(entry) == {'video_id', 'wav', 'video_path', 'labels'}
+        assert set(entry) == {'video_id', 'wav', 'video_path', 'labels',
+                              'fbank', 'fbank_num_frames'}  # stored fbank
         assert osp.isfile(entry['wav'])
         for i in range(T):
             assert osp.isfile(osp.join(entry['video_path'], f'frame_{i}',

@@ -10,11 +10,16 @@ Examples::
     python tools/data/extract_av.py videos.txt data/mine --num-frames 16
 
 Outputs in ``OUTPUT_DIR``: ``frames/frame_{i}/{video_id}.jpg``,
-``audio/{video_id}.wav``, the datafile (``--datafile``, default
+``audio/{video_id}.wav``, ``fbank/{video_id}.npy`` (the wav's Kaldi fbank,
+float16 1024 x 128, which the dataset reads instead of computing it;
+``--no-store-fbank`` leaves it out), the datafile (``--datafile``, default
 ``OUTPUT_DIR/datafile.json``), ``extract_failures.json`` (the clips that failed
 and why) and ``extract_av_settings.json`` (the settings, checked on resume).
 Rerunning the same command skips clips whose outputs are complete. The input
-videos are only read. Exit status 1 when a clip failed (``--allow-failures``
+videos are only read. Video ids become file names only after
+``safe_video_id`` (no separators, no ``..``). A clip that runs past
+``--timeout`` or whose worker dies (e.g. killed by the out-of-memory killer)
+is recorded as failed and the run goes on. Exit status 1 when a clip failed (``--allow-failures``
 gives 0).
 """
 import argparse
@@ -22,6 +27,7 @@ import os.path as osp
 import sys
 
 from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FAILURE_REPORT,
+                                               FBANK_SETTINGS,
                                                check_no_collision,
                                                collect_videos, datafile_entry,
                                                extract_clips, read_labels,
@@ -66,8 +72,17 @@ def parse_args(argv=None):
     parser.add_argument('--relative-paths', action='store_true',
                         help='write datafile paths relative to the datafile\'s '
                         'directory (use it as data_root); default: absolute')
+    parser.add_argument('--store-fbank', action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help='also store each clip\'s Kaldi fbank (float16 '
+                        '1024 x 128, fbank/{video_id}.npy) and name it in the '
+                        'datafile; the dataset then reads it instead of '
+                        'computing it (default: on)')
     parser.add_argument('--workers', type=int, default=1,
                         help='parallel processes')
+    parser.add_argument('--timeout', type=float, default=600,
+                        help='seconds one clip may take before its worker is '
+                        'killed and the clip recorded as failed (0: none)')
     parser.add_argument('--overwrite', action='store_true',
                         help='re-extract clips whose outputs already exist')
     parser.add_argument('--allow-failures', action='store_true',
@@ -81,7 +96,8 @@ def main(argv=None):
     if args.labels:
         labels = read_labels(args.labels)
         for item in items:
-            item.labels = labels.get(item.video_id, item.labels)
+            item.labels = labels.get(item.source_id,
+                                     labels.get(item.video_id, item.labels))
     datafile = args.datafile or osp.join(args.output_dir, 'datafile.json')
     report = osp.join(args.output_dir, FAILURE_REPORT)
     check_no_collision(items, args.output_dir, args.input,
@@ -94,15 +110,19 @@ def main(argv=None):
     if mismatch and not args.overwrite:
         sys.exit(f'{args.output_dir} was extracted with other settings '
                  f'({mismatch}); use another output dir or --overwrite')
-    save_settings(args.output_dir, settings)
+    # the stored fbank is named per clip in the datafile, so it is not part
+    # of the settings a resumed run must match; it is recorded for reference
+    save_settings(args.output_dir, dict(
+        settings, fbank=FBANK_SETTINGS if args.store_fbank else None))
 
     results = {r.video_id: r for r in extract_clips(
         items, args.output_dir, workers=args.workers,
-        jpeg_quality=args.jpeg_quality, overwrite=args.overwrite, **settings)}
+        timeout=args.timeout or None, jpeg_quality=args.jpeg_quality,
+        overwrite=args.overwrite, store_fbank=args.store_fbank, **settings)}
 
     relative_to = osp.dirname(osp.abspath(datafile)) if args.relative_paths else None
     entries = [datafile_entry(args.output_dir, item.video_id, item.labels,
-                              relative_to)
+                              relative_to, store_fbank=args.store_fbank)
                for item in items if results[item.video_id].status != 'failed']
     write_datafile(datafile, entries)
     failures = write_failure_report(report, results.values())

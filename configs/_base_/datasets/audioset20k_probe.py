@@ -19,6 +19,10 @@ load_pipeline = [  # before mixup: waveform and cropped frames
          interpolation='bicubic', backend='pillow'),
     dict(type='mmaction.CenterCrop', crop_size=image_size),
 ]
+# mixup mixes waveforms: the wrapped pipeline reads the wav even where the
+# datafile names a stored fbank (evaluation reads the stored fbank)
+mixup_load_pipeline = [dict(type='LoadAudio', use_stored_fbank=False)
+                       ] + load_pipeline[1:]
 segment_pipeline = [  # after mixup
     dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),
     dict(type='FrameAlignedSegments', segment_length=segment_length),
@@ -48,7 +52,7 @@ train_dataloader = dict(
         alpha=10.0,
         prob=0.5,
         dataset=dict(clip_dataset, ann_file='audioset_20k_cleaned.json',
-                     pipeline=load_pipeline),
+                     pipeline=mixup_load_pipeline),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=48,

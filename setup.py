@@ -38,6 +38,7 @@ setup(
         'matplotlib',
         'tqdm',
         'pillow',
+        'simplejpeg>=1.7,<2',  # JPEG frames (libjpeg-turbo), docs/benchmarks.md
     ],
     extras_require={
         'tests': ['pytest', 'pytest-timeout'],

@@ -84,6 +84,16 @@ class _Worker:
         self.conn.close()
 
 
+def add_worker_arguments(parser) -> None:
+    """``--workers`` and ``--timeout`` (per item) of the tools that use
+    :func:`supervised_map`."""
+    parser.add_argument('--workers', type=int, default=1,
+                        help='parallel processes')
+    parser.add_argument('--timeout', type=float, default=600,
+                        help='seconds one clip may take before its worker is '
+                        'killed and the clip recorded as failed (0: none)')
+
+
 def supervised_map(function: Callable, items: Sequence,
                    workers: int = 1, timeout: Optional[float] = None,
                    poll: float = 0.5) -> Iterator[Tuple[int, Any]]:

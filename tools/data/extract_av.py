@@ -26,6 +26,7 @@ import argparse
 import os.path as osp
 import sys
 
+
 from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FAILURE_REPORT,
                                                FBANK_SETTINGS,
                                                check_no_collision,
@@ -35,6 +36,7 @@ from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FAILURE_REPORT,
                                                settings_mismatch,
                                                write_datafile,
                                                write_failure_report)
+from cavsync_mm.datasets.process_pool import add_worker_arguments
 
 
 def parse_args(argv=None):
@@ -78,11 +80,7 @@ def parse_args(argv=None):
                         '1024 x 128, fbank/{video_id}.npy) and name it in the '
                         'datafile; the dataset then reads it instead of '
                         'computing it (default: on)')
-    parser.add_argument('--workers', type=int, default=1,
-                        help='parallel processes')
-    parser.add_argument('--timeout', type=float, default=600,
-                        help='seconds one clip may take before its worker is '
-                        'killed and the clip recorded as failed (0: none)')
+    add_worker_arguments(parser)
     parser.add_argument('--overwrite', action='store_true',
                         help='re-extract clips whose outputs already exist')
     parser.add_argument('--allow-failures', action='store_true',

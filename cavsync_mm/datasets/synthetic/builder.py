@@ -5,6 +5,7 @@ Layout (see ``docs/interfaces.md``, "The synthetic clips")::
     class_labels_indices.csv  train.json  val.json
     train_videos.json  val_videos.json
     videos/<id>.mp4  frames/frame_<i>/<id>.jpg  audio/<id>.wav
+    fbank/<id>.npy             the wav's fbank, float16 (read by LoadAudio)
     ground_truth/<id>.npz
     segmentation/annotations.json  segmentation/{images,masks,audio}/seg_<n>.*
     toy_manifest.json          the arguments; marks the folder as a toy dataset
@@ -31,12 +32,13 @@ from .writer import (check_video_readable, write_entry_list,
 
 MANIFEST = 'toy_manifest.json'
 GENERATOR = 'cavsync_mm.datasets.synthetic'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: stored fbank
 #: Files and file patterns the generator writes (and may remove on rerun).
 _GENERATED = ('class_labels_indices.csv', 'train.json', 'val.json',
               'train_videos.json', 'val_videos.json',
               'segmentation/annotations.json', 'videos/*_[0-9]*.mp4',
               'frames/frame_*/*_[0-9]*.jpg', 'audio/*_[0-9]*.wav',
+              'fbank/*_[0-9]*.npy',
               'ground_truth/*_[0-9]*.npz', 'segmentation/images/seg_*.jpg',
               'segmentation/masks/seg_*.png', 'segmentation/audio/seg_*.wav')
 
@@ -101,6 +103,7 @@ def _missing_files(out_dir: str, config: ToyDatasetConfig) -> List[str]:
         for index in range(count):
             video_id = clip_id(split, index)
             expected += [f'audio/{video_id}.wav', f'videos/{video_id}.mp4',
+                         f'fbank/{video_id}.npy',
                          f'ground_truth/{video_id}.npz']
             expected += [f'frames/frame_{i}/{video_id}.jpg'
                          for i in range(config.num_frames)]
@@ -114,7 +117,7 @@ def _remove_generated(out_dir: str) -> int:
         for path in glob.glob(osp.join(out_dir, pattern)):
             os.remove(path)
             removed += 1
-    for folder in ('frames', 'videos', 'audio', 'ground_truth',
+    for folder in ('frames', 'videos', 'audio', 'fbank', 'ground_truth',
                    'segmentation'):
         for root, _, _ in sorted(os.walk(osp.join(out_dir, folder)),
                                  reverse=True):

@@ -13,8 +13,8 @@ from .classes import make_classes
 from .config import ToyDatasetConfig
 from .scene import compose, place_object, sample_clip_scene, \
     textured_background
-from .writer import (write_jpg, write_mp4, write_npz, write_png_mask,
-                     write_wav)
+from .writer import (write_jpg, write_mp4, write_npy, write_npz,
+                     write_png_mask, write_wav)
 
 # parts of an item, each with its own random stream
 _SCENE, _AUDIO, _PIXEL_NOISE, _PROMPT = 0, 1, 2, 3
@@ -61,6 +61,12 @@ def make_clip(config: ToyDatasetConfig, split: str, index: int,
 
     write_wav(osp.join(out_dir, 'audio', f'{video_id}.wav'), wave,
               config.sample_rate)
+    # the stored fbank (as tools/data/extract_av.py writes it): the loader
+    # reads it instead of computing the Kaldi fbank on every visit
+    from cavsync_mm.datasets.transforms.audio import compute_stored_fbank
+    fbank, fbank_frames = compute_stored_fbank(
+        osp.join(out_dir, 'audio', f'{video_id}.wav'), config.sample_rate)
+    write_npy(osp.join(out_dir, 'fbank', f'{video_id}.npy'), fbank)
     write_mp4(osp.join(out_dir, 'videos', f'{video_id}.mp4'), video,
               config.fps, wave, config.sample_rate)
     write_npz(
@@ -74,6 +80,8 @@ def make_clip(config: ToyDatasetConfig, split: str, index: int,
     cavmae_entry = dict(video_id=video_id,
                         wav=f'audio/{video_id}.wav',
                         video_path='frames',
+                        fbank=f'fbank/{video_id}.npy',
+                        fbank_num_frames=fbank_frames,
                         labels=labels,
                         frame_labels=frame_label_list)
     video_entry = dict(video_id=video_id,

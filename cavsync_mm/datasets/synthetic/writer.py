@@ -72,6 +72,14 @@ def write_entry_list(path: str, key: str, entries: List[Dict],
     os.replace(tmp, path)
 
 
+def write_npy(path: str, array: np.ndarray) -> None:
+    """One array as ``.npy`` (the stored fbank)."""
+    tmp = _tmp(path)
+    with open(tmp, 'wb') as f:
+        np.save(f, array, allow_pickle=False)
+    os.replace(tmp, path)
+
+
 def write_npz(path: str, arrays: Dict[str, np.ndarray]) -> None:
     """Like ``np.savez_compressed`` but with fixed member time stamps, so the
     same arrays give the same bytes; ``np.load`` reads it as usual."""

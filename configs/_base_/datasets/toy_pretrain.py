@@ -14,6 +14,11 @@ rounding = 'floor'  # paper; 'round' = the authors' release
 # objects visible and heatmaps have room to localise
 image_size = 128
 
+# The toy datafiles name each clip's stored fbank (fbank/<id>.npy, float16,
+# written by the generator as tools/data/extract_av.py does): LoadAudio reads
+# it and ComputeFbank keeps it, instead of computing the Kaldi fbank of the
+# whole clip on every visit (docs/data.md). LoadAudio(use_stored_fbank=False)
+# computes it from the wav.
 test_pipeline = [
     dict(type='LoadAudio', sample_rate=16000, mono='mean'),
     dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),

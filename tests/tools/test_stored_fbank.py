@@ -1,9 +1,7 @@
 """Stored fbank (tools/data/extract_av.py --store-fbank) on the real clips:
 what the dataset reads equals what it computes, within float16 rounding."""
-import importlib.util
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -13,18 +11,9 @@ from mmengine.registry import init_default_scope
 from cavsync_mm.datasets import AudioVisualDataset, AudioVisualMixupDataset
 from cavsync_mm.datasets.errors import ClipError
 from cavsync_mm.registry import TRANSFORMS
-from repo_paths import REPO_ROOT
+from tool_loader import load_tool
 
 init_default_scope(TRANSFORMS.scope)
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, REPO_ROOT / 'tools' / 'data' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 SEGMENT_PIPELINE = [dict(type='FrameAlignedSegments')]

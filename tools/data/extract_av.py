@@ -19,13 +19,12 @@ Rerunning the same command skips clips whose outputs are complete. The input
 videos are only read. Video ids become file names only after
 ``safe_video_id`` (no separators, no ``..``). A clip that runs past
 ``--timeout`` or whose worker dies (e.g. killed by the out-of-memory killer)
-is recorded as failed and the run goes on. Exit status 1 when a clip failed (``--allow-failures``
-gives 0).
+is recorded as failed and the run goes on. Exit status 1 when a clip failed
+(``--allow-failures`` gives 0).
 """
 import argparse
 import os.path as osp
 import sys
-
 
 from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FAILURE_REPORT,
                                                FBANK_SETTINGS,

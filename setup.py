@@ -39,9 +39,15 @@ setup(
         'tqdm',
         'pillow',
         'simplejpeg>=1.7,<2',  # JPEG frames (libjpeg-turbo), docs/benchmarks.md
+        'litdata>=0.2.76,<0.3',  # packed shards (docs/data.md)
     ],
     extras_require={
         'tests': ['pytest', 'pytest-timeout'],
+        # the other shard formats, for
+        # tools/analysis_tools/benchmark_shard_formats.py only (MDS pins
+        # numpy<2.2)
+        'shard-formats': ['webdataset>=1.0,<2', 'wids>=0.1.11,<0.2',
+                          'mosaicml-streaming>=0.13,<0.14'],
     },
     zip_safe=False,
 )

@@ -15,7 +15,9 @@ clips, side by side:
 4. ``shards``: ``tools/data/pack_shards.py`` output read by
    ``ShardedAudioVisualDataset`` (224 x 224 frames + stored fbank).
 
-It then prints how many workers per GPU keep up with a model that consumes
+It then times the JPEG decoders on the frames of each input (PIL,
+``torchvision.io.decode_jpeg``, simplejpeg; PyTurboJPEG when its system
+library ``libturbojpeg`` loads) and prints how many workers per GPU keep up with a model that consumes
 ``--model-clips-per-s`` clips per second (``benchmark_train.py`` gives it).
 Everything runs in this process, one thread.
 
@@ -130,6 +132,62 @@ def extract_real(workdir, image_size):
     return datafile
 
 
+def jpeg_decoders():
+    """name -> function(bytes) -> H x W x 3 uint8, for what is installed."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    decoders = {'PIL': lambda data: np.asarray(
+        Image.open(io.BytesIO(data)).convert('RGB'))}
+    from torchvision.io import decode_jpeg
+    decoders['torchvision.io.decode_jpeg'] = lambda data: decode_jpeg(
+        torch.frombuffer(bytearray(data), dtype=torch.uint8)).permute(
+            1, 2, 0).numpy()
+    try:
+        import simplejpeg
+        decoders['simplejpeg'] = lambda data: simplejpeg.decode_jpeg(
+            data, colorspace='RGB')
+    except ImportError:
+        pass
+    try:
+        from turbojpeg import TJPF_RGB, TurboJPEG
+        turbo = TurboJPEG()
+        decoders['PyTurboJPEG'] = lambda data: turbo.decode(
+            data, pixel_format=TJPF_RGB)
+    except Exception:  # not installed, or libturbojpeg missing
+        pass
+    return decoders
+
+
+def time_decoders(jpgs, seconds=1.0):
+    """Rows (frame size, decoder, ms per frame, max pixel difference to
+    PIL) for the jpg files ``jpgs`` grouped by size."""
+    from PIL import Image
+    import numpy as np
+    groups = {}
+    for path in jpgs:
+        with Image.open(path) as image:
+            size = '{}x{}'.format(*image.size)
+        with open(path, 'rb') as f:
+            groups.setdefault(size, []).append(f.read())
+    rows = []
+    decoders = jpeg_decoders()
+    for size, datas in sorted(groups.items()):
+        reference = decoders['PIL'](datas[0]).astype(int)
+        for name, decode in decoders.items():
+            difference = int(np.abs(decode(datas[0]).astype(int) -
+                                    reference).max())
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                for data in datas:
+                    decode(data)
+                count += len(datas)
+            rows.append((size, name, (time.perf_counter() - start) / count
+                         * 1e3, difference))
+    return rows
+
+
 def time_passes(load_one, num_clips, num_available, repeats):
     """Median clips/s over ``repeats`` passes of ``num_clips`` samples."""
     load_one(0)  # warm-up: imports, file cache
@@ -235,6 +293,19 @@ def main():
         base.setdefault(label, rate)
         print(f'| {label} | {name} | {rate:.2f} | '
               f'{rate / base[label]:.1f}x |')
+    jpgs = []
+    for _, kind, ann_file, data_root, _, _ in inputs:
+        if kind == 'layout':
+            folder = osp.dirname(osp.join(data_root, ann_file))
+            jpgs += sorted(glob.glob(osp.join(folder, 'frames', 'frame_0',
+                                              '*.jpg')))[:8]
+    print('\nJPEG decoding, one thread:')
+    print('| frame size | decoder | ms per frame | max pixel difference '
+          'to PIL |')
+    print('|---|---|---|---|')
+    decoder_rows = time_decoders(sorted(set(jpgs)))
+    for size, name, ms, difference in decoder_rows:
+        print(f'| {size} | {name} | {ms:.3f} | {difference} |')
     print('\nworkers per GPU to keep up (pretraining sampling):')
     print('| input | ' + ' | '.join(f'model at {r:g} clips/s'
                                      for r in args.model_clips_per_s) + ' |')
@@ -244,7 +315,7 @@ def main():
             print(f'| {name} | ' + ' | '.join(
                 str(math.ceil(r / rate)) for r in args.model_clips_per_s) +
                 ' |')
-    print(json.dumps({'rows': rows}))
+    print(json.dumps({'rows': rows, 'jpeg': decoder_rows}))
     tmp.cleanup()
 
 

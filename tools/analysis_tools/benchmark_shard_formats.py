@@ -21,10 +21,12 @@ fbank), so the figures are clips/s of a pretraining worker minus the model.
 
 Example::
 
-    python tools/analysis_tools/benchmark_shard_formats.py --num-samples 512
+    pip install -e .[shard-formats]   # webdataset, wids, mosaicml-streaming
+    python tools/analysis_tools/benchmark_shard_formats.py --num-samples 256 --per-shard 64
 """
 import argparse
 import glob
+import importlib
 import io
 import json
 import os
@@ -248,7 +250,14 @@ def main():
     writers = {'webdataset': write_wds, 'mosaicml-streaming': write_mds,
                'litdata': write_litdata}
     rows = []
+    modules = {'webdataset': 'wids', 'mosaicml-streaming': 'streaming',
+               'litdata': 'litdata'}
     for fmt, writer in writers.items():
+        try:
+            importlib.import_module(modules[fmt])
+        except ImportError:
+            print(f'{fmt}: not installed (pip install -e .[shard-formats])')
+            continue
         out = osp.join(work, fmt)
         shutil.rmtree(out, ignore_errors=True)
         write = rate(lambda: writer(out, samples(args.num_samples, frames,

@@ -116,6 +116,11 @@ class ShardedAudioVisualDataset(AudioVisualDataset):
             raise ValueError(f'{self.ann_file}: no clips')
         return data_list
 
+    def __getstate__(self):  # spawned workers open their own reader
+        state = dict(self.__dict__)
+        state['_reader'] = state['_reader_pid'] = None
+        return state
+
     def reader(self):
         """LitData's dataset, opened once per process (DataLoader workers
         fork after the dataset is built)."""

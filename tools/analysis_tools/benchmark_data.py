@@ -219,7 +219,7 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix='benchmark_data_')
     inputs = []  # (name, kind, ann_file, data_root, stored, jpeg decoder)
     if args.datafile:
-        datafile, root = args.datafile, args.data_root
+        datafile, root = osp.abspath(args.datafile), args.data_root
         source = f'{args.datafile} (data_root {root or "."})'
     else:
         clips = glob.glob(osp.join(REAL_CLIPS, '*.mp4'))
@@ -237,13 +237,11 @@ def main():
         inputs.append(('224 jpg + stored fbank, simplejpeg', 'layout',
                        small, '', True, 'simplejpeg'))
     shards = osp.join(tmp.name, 'shards')
-    with open(osp.join(root, datafile) if root and not osp.isabs(datafile)
-              else datafile) as f:
-        num_available = len(json.load(f)['data'])
+    with open(datafile) as f:
+        entries = json.load(f)['data']
+    num_available = len(entries)
     subset = osp.join(tmp.name, 'subset.json')
-    with open(osp.join(root, datafile) if root and not osp.isabs(datafile)
-              else datafile) as f:
-        entries = json.load(f)['data'][:max(args.num_clips, 2)]
+    entries = entries[:max(args.num_clips, 2)]
     write_datafile(subset, entries)
     rc = load_pack_shards().main(
         [subset, shards, '--data-root', root, '--num-frames',

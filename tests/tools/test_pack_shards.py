@@ -291,3 +291,21 @@ default_hooks = dict(checkpoint=dict(interval=100))
     with open(datafile) as f:
         assert set(seen[0]) | set(seen[1]) == {
             e['video_id'] for e in json.load(f)['data']}
+
+
+def test_unsafe_video_id_is_made_safe(real_data_dir, tmp_path):
+    video = str(next(real_data_dir.glob('00W1*.mp4')))
+    datafile = tmp_path / 'evil.json'
+    datafile.write_text(json.dumps({'data': [
+        {'video_id': '../../evil', 'video': video}]}))
+    out = tmp_path / 'a' / 'b' / 'out'
+    assert pack_shards.main([str(datafile), str(out), '--num-frames', '2',
+                             '--image-size', '32', '--timeout', '0']) == 0
+    written = [osp.join(d, f) for d, _, files in os.walk(tmp_path)
+               for f in files]
+    assert all(p.startswith(str(out)) or p == str(datafile)
+               for p in written)
+    dataset = ShardedAudioVisualDataset(
+        str(out), num_frames=2, test_mode=True,
+        pipeline=[dict(type='DecodeShardAudio')])
+    assert dataset[0]['video_id'] == '______evil'

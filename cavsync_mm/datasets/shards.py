@@ -114,6 +114,7 @@ class ShardedAudioVisualDataset(AudioVisualDataset):
             data_list.append(info)
         if not data_list:
             raise ValueError(f'{self.ann_file}: no clips')
+        self.num_entries = len(clips)
         return data_list
 
     def __getstate__(self):  # spawned workers open their own reader

@@ -69,6 +69,10 @@ def parse_args():
     parser.add_argument('--image-size', type=int, default=224,
                         help='resize shorter side + centre crop in the '
                         'pipeline')
+    parser.add_argument('--resize-backend', default='pillow',
+                        choices=('pillow', 'cv2'),
+                        help='ResizeFrames backend: pillow (antialiased, the '
+                        'ViT-B configs) or cv2 (= mmaction.Resize)')
     parser.add_argument('--pack-image-size', type=int, default=224,
                         help='frame size stored in the shards')
     parser.add_argument('--model-clips-per-s', type=float, nargs='+',
@@ -81,7 +85,7 @@ def parse_args():
     return parser.parse_args()
 
 
-def pipeline(image_size, shards=False, stored=True):
+def pipeline(image_size, shards=False, stored=True, backend='pillow'):
     audio = dict(type='DecodeShardAudio') if shards else dict(
         type='LoadAudio', use_stored_fbank=stored)
     frames = dict(type='DecodeShardFrames') if shards else dict(
@@ -89,8 +93,8 @@ def pipeline(image_size, shards=False, stored=True):
     return [audio, dict(type='ComputeFbank'),
             dict(type='FrameAlignedSegments'), dict(type='NormalizeFbank'),
             frames,
-            dict(type='mmaction.Resize', scale=(-1, image_size),
-                 interpolation='bicubic'),
+            dict(type='ResizeFrames', scale=(-1, image_size),
+                 interpolation='bicubic', backend=backend),
             dict(type='mmaction.CenterCrop', crop_size=image_size),
             dict(type='PackAudioVisualInputs')]
 
@@ -261,12 +265,14 @@ def main():
                           test_mode=True)
             if kind == 'shards':
                 dataset = ShardedAudioVisualDataset(
-                    ann_file, pipeline=pipeline(args.image_size, shards=True),
+                    ann_file, pipeline=pipeline(args.image_size, shards=True,
+                                                backend=args.resize_backend),
                     **common)
             else:
                 dataset = AudioVisualDataset(
                     ann_file=ann_file, data_root=data_root,
-                    pipeline=pipeline(args.image_size, stored=stored),
+                    pipeline=pipeline(args.image_size, stored=stored,
+                                      backend=args.resize_backend),
                     **common)
             available = min(len(dataset), num_available, args.num_clips)
             with pil_jpeg() if decoder == 'pil' else contextlib.nullcontext():
@@ -283,7 +289,7 @@ def main():
 
     print(f'\ninput: {source}; {args.num_clips} samples x {args.repeats} '
           f'repeats (median), 1 process, 1 thread, pipeline image size '
-          f'{args.image_size}')
+          f'{args.image_size}, ResizeFrames backend {args.resize_backend}')
     print('| sampling | input | clips/s per worker | x today |')
     print('|---|---|---|---|')
     base = {}

@@ -21,7 +21,7 @@ load_pipeline = [  # before mixup: waveform and cropped frames
 ]
 # mixup mixes waveforms: the wrapped pipeline reads the wav even where the
 # datafile names a stored fbank (evaluation reads the stored fbank)
-mixup_load_pipeline = [dict(type='LoadAudio', use_stored_fbank=False)
+mixup_load_pipeline = [dict(load_pipeline[0], use_stored_fbank=False)
                        ] + load_pipeline[1:]
 segment_pipeline = [  # after mixup
     dict(type='ComputeFbank', num_mel_bins=128, target_length=1024),

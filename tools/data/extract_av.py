@@ -36,6 +36,7 @@ from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FAILURE_REPORT,
                                                write_datafile,
                                                write_failure_report)
 from cavsync_mm.datasets.process_pool import add_worker_arguments
+from cavsync_mm.datasets.transforms.video import FRAME_INDEX_MODES
 
 
 def parse_args(argv=None):
@@ -57,7 +58,13 @@ def parse_args(argv=None):
     parser.add_argument('--recursive', action='store_true',
                         help='search the input directory recursively')
     parser.add_argument('--num-frames', type=int, default=16,
-                        help='T frames per clip, frame i = int(i * total / T)')
+                        help='T frames per clip (which frames: --frame-index)')
+    parser.add_argument('--frame-index', choices=FRAME_INDEX_MODES,
+                        default='release',
+                        help='"release" (default): frame max(int(i * N / T) - 1, '
+                        '0) with N = min(frame count, fps x 10), as CAV-MAE\'s '
+                        'extractor reads it; "uniform": the frame at time '
+                        'i * duration / T over the whole clip')
     parser.add_argument('--image-size', type=int, default=None,
                         help='resize the shorter side to this many pixels '
                         '(bicubic); default: keep the original size')
@@ -102,6 +109,7 @@ def main(argv=None):
 
     settings = dict(num_frames=args.num_frames, image_size=args.image_size,
                     center_crop=args.center_crop,
+                    frame_index=args.frame_index,
                     sample_rate=args.sample_rate, channel=args.channel)
     mismatch = settings_mismatch(args.output_dir, settings)
     if mismatch and not args.overwrite:

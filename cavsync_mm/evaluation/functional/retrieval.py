@@ -155,6 +155,28 @@ def _reduce_in_chunks(tokens: torch.Tensor, strategy: str, normalize: bool,
     return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
+def _check_finite(tokens: torch.Tensor, name: str, chunk: int) -> None:
+    """Refuse NaN / inf tokens, naming the first offending clip indices.
+
+    A NaN score compares False with everything, so a NaN clip would be
+    ranked first and R@1 would silently read 100 %. Checked chunk by chunk
+    to keep the temporary mask small on large sets.
+    """
+    bad, total = [], 0
+    for start, end in _chunks(tokens.shape[0], chunk):
+        finite = torch.isfinite(tokens[start:end]).flatten(1).all(dim=1)
+        if not bool(finite.all()):
+            clips = (~finite).nonzero().flatten() + start
+            total += len(clips)
+            bad.extend(clips[:max(0, 5 - len(bad))].tolist())
+    if total:
+        raise ValueError(
+            f'retrieval {name}: {total} of {tokens.shape[0]} clips hold NaN '
+            f'or inf features (clip indices {bad}'
+            f'{", ..." if total > len(bad) else ""}); the model diverged or '
+            'a clip decoded to garbage, and ranks would be meaningless')
+
+
 def _chunks(total: int, size: int) -> Iterator[Tuple[int, int]]:
     for start in range(0, total, size):
         yield start, min(start + size, total)
@@ -199,12 +221,21 @@ def retrieval_ranks(queries: torch.Tensor,
                          f'{tuple(queries.shape)} and '
                          f'{tuple(candidates.shape)}')
     num_clips, num_tokens, _ = queries.shape
+    if num_clips < 2:
+        raise ValueError(
+            f'retrieval needs at least 2 clips, got {num_clips}: with '
+            f'{"no candidate" if num_clips == 0 else "a single candidate"} '
+            'every rank is trivially 1 and R@k would read 100 %. Check the '
+            "evaluation set (ann_file, data_root) and the dataloader's "
+            'skipped clips')
     num_queries = num_clips if num_queries is None else min(
         num_queries, num_clips)
     default_chunk = chunk_size_for(strategy, num_tokens, block_bytes)
     query_chunk = query_chunk_size or default_chunk
     candidate_chunk = candidate_chunk_size or default_chunk
 
+    _check_finite(queries[:num_queries], 'queries', default_chunk)
+    _check_finite(candidates, 'candidates', default_chunk)
     reduced_queries = _reduce_in_chunks(queries[:num_queries], strategy,
                                         normalize, candidate_chunk,
                                         compute_dtype)

@@ -1,0 +1,43 @@
+"""Degenerate inputs to ``retrieval_ranks`` fail loudly (issue 12, item 7):
+an empty set, a single clip, and NaN / inf features used to give an
+IndexError or a silent R@1 = 100 %."""
+import pytest
+import torch
+
+from cavsync_mm.evaluation.functional import (RETRIEVAL_STRATEGIES,
+                                              retrieval_ranks)
+
+
+def pairs(num_clips, num_tokens=3, dim=8):
+    generator = torch.Generator().manual_seed(0)
+    return (torch.randn(num_clips, num_tokens, dim, generator=generator),
+            torch.randn(num_clips, num_tokens, dim, generator=generator))
+
+
+@pytest.mark.parametrize('num_clips', [0, 1])
+def test_empty_set_and_single_clip_are_refused(num_clips):
+    visual, audio = pairs(num_clips)
+    with pytest.raises(ValueError, match=f'at least 2 clips, got {num_clips}'):
+        retrieval_ranks(visual, audio)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+@pytest.mark.parametrize('strategy', RETRIEVAL_STRATEGIES)
+def test_non_finite_features_name_the_clips(bad, strategy):
+    visual, audio = pairs(12)
+    # before the check, a NaN query ranked its own clip first (R@1 = 100 %)
+    visual[7, 1, 2] = bad
+    with pytest.raises(ValueError, match=r'queries: 1 of 12 clips hold NaN '
+                       r'or inf features \(clip indices \[7\]\)'):
+        retrieval_ranks(visual, audio, strategy)
+    visual[7, 1, 2] = 0.
+    audio[[2, 9]] = bad
+    with pytest.raises(ValueError, match=r'candidates: 2 of 12 clips .* '
+                       r'\[2, 9\]'):
+        retrieval_ranks(visual, audio, strategy, block_bytes=64)
+
+
+def test_two_clips_still_rank():
+    eye = torch.eye(2)[:, None, :]
+    assert retrieval_ranks(eye, eye).tolist() == [1, 1]
+    assert retrieval_ranks(eye, eye.flip(0)).tolist() == [2, 2]

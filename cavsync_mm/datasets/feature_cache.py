@@ -7,8 +7,10 @@ tokens of every clip can be computed once (:func:`build_feature_cache`,
 
     index.json            metainfo (classes, num_classes, num_frames, tokens,
                           embed_dims, source) and one entry per clip:
-                          {"video_id", "features": "<video_id>.npz", "gt_label": [...]}
-    <video_id>.npz        for each token type t in ('global', 'register', 'patch'):
+                          {"video_id", "features": "<stem>.npz", "gt_label": [...]}
+    <stem>.npz            (stem = the video id, sanitised by
+                          cavsync_mm.datasets.safe_names.safe_file_stem)
+                          for each token type t in ('global', 'register', 'patch'):
                           t_audio, t_visual  (T, D)
 
 Mixup mixes waveforms and frames, so it cannot act on cached features: a
@@ -28,6 +30,7 @@ from cavsync_mm.registry import DATASETS
 from cavsync_mm.models.classifiers.probe_tokens import (TOKEN_TYPES,
                                                         check_probe_choice)
 from cavsync_mm.structures import AVDataSample
+from .safe_names import safe_file_stem
 
 INDEX_FILE = 'index.json'
 
@@ -93,7 +96,7 @@ def build_feature_cache(model, dataloader, out_dir: str,
                 raise ValueError(f'clip {video_id}: video_id appears twice '
                                  'in the dataset; cache files are named by it')
             seen.add(video_id)
-            file_name = f'{video_id}.npz'
+            file_name = f'{safe_file_stem(video_id)}.npz'
             arrays = {key: value[k].cpu().numpy().astype(dtype)
                       for key, value in features.items()}
             np.savez(osp.join(out_dir, file_name), **arrays)
@@ -156,6 +159,14 @@ class CachedFeatureDataset(BaseDataset):
                              f'cached (cached: {metainfo.get("tokens")})')
         self._metainfo.update(metainfo)
         folder = osp.dirname(self.ann_file)
+        for entry in index['data_list']:
+            stem, extension = osp.splitext(str(entry['features']))
+            if extension != '.npz' or safe_file_stem(stem) != stem:
+                raise ValueError(
+                    f"{self.ann_file}: clip {entry.get('video_id')}: field "
+                    f"'features' is {entry['features']!r}, not a plain file "
+                    'name inside the cache folder; rebuild the cache with '
+                    'tools/analysis_tools/build_feature_cache.py')
         return [dict(entry, features=osp.join(folder, entry['features']))
                 for entry in index['data_list']]
 

@@ -1,12 +1,14 @@
-"""Class-balanced sampling for VGGSound probing (paper Table 9)."""
+"""Samplers: class-balanced sampling for VGGSound probing (paper Table 9) and
+the resumable, seeded batches of exact resume."""
 import math
 from typing import Iterator, List, Optional, Sized
 
 import torch
 from mmengine.dist import get_dist_info, sync_random_seed
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler
 
 from cavsync_mm.registry import DATA_SAMPLERS
+from .random_state import isolated_rng, seed_everything
 
 
 def class_balanced_weights(labels: List[List[int]],
@@ -69,3 +71,69 @@ class ClassBalancedSampler(Sampler):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+
+class SeededBatch(list):
+    """The dataset indices of one batch and the seed its samples are drawn
+    with (``seed`` is None outside a :class:`ResumableBatchSampler`)."""
+    seed = None
+
+
+@DATA_SAMPLERS.register_module()
+class ResumableBatchSampler(BatchSampler):
+    """Batches of ``sampler`` that can start in the middle of an epoch and
+    carry the seed their samples are augmented with.
+
+    Exact resume needs two things a plain ``BatchSampler`` cannot give:
+
+    - the position: ``begin_epoch(epoch, start=k)`` skips the first ``k``
+      batches of the epoch's order (the order itself is the sampler's, e.g.
+      ``DefaultSampler`` draws it from ``seed + epoch``);
+    - the pipeline's random stream: every batch is a :class:`SeededBatch`
+      whose seed derives from ``(seed, rank, epoch, batch index)``. Loaded
+      through :func:`seeded_fetch`, a batch's random crops, time shifts and
+      mixup partners depend only on which batch it is, not on which worker
+      loads it or how many batches that worker loaded before, so a resumed
+      run (fresh workers, any ``num_workers``) sees the same samples.
+
+    ``ResumableEpochBasedTrainLoop`` sets it up; with other loops it is a
+    ``BatchSampler`` whose batches carry seeds.
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool = False,
+                 seed: int = 0):
+        super().__init__(sampler, batch_size, drop_last)
+        self.seed = seed
+        self.epoch = 0
+        self.rank = get_dist_info()[0]
+        self._start = 0
+
+    def begin_epoch(self, epoch: int, seed: int, start: int = 0) -> None:
+        """The next iteration yields batches ``start, start + 1, ...`` of
+        ``epoch`` (``start`` is used once)."""
+        if not 0 <= start <= len(self):
+            raise ValueError(f'cannot start at batch {start} of an epoch of '
+                             f'{len(self)} batches')
+        self.epoch, self.seed, self._start = epoch, seed, start
+
+    def __iter__(self) -> Iterator[SeededBatch]:
+        start, self._start = self._start, 0
+        for index, batch in enumerate(super().__iter__()):
+            if index < start:
+                continue  # indices only: skipping costs no data loading
+            batch = SeededBatch(batch)
+            batch.seed = (self.seed, self.rank, self.epoch, index)
+            yield batch
+
+
+def seeded_fetch(dataset, indices) -> list:
+    """Load the samples of ``indices``; a :class:`SeededBatch` is loaded with
+    the global generators seeded from its seed, and the caller's generator
+    states are left as they were (so loading in the main process,
+    ``num_workers=0``, does not shift the model's random stream)."""
+    seed = getattr(indices, 'seed', None)
+    if seed is None:
+        return [dataset[index] for index in indices]
+    with isolated_rng():
+        seed_everything(seed)
+        return [dataset[index] for index in indices]

@@ -15,14 +15,18 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     # steps the learning-rate / momentum schedules
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # a checkpoint every epoch; the newest 3 are kept (work_dir/epoch_N.pth)
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # a checkpoint every epoch; the newest 3 are kept (work_dir/epoch_N.pth);
+    # iter_interval=N adds work_dir/iter_N.pth inside epochs (newest kept)
+    checkpoint=dict(type='MidEpochCheckpointHook', interval=1,
+                    max_keep_ckpts=3, iter_interval=None),
     # a different shuffle on every rank and epoch in distributed runs
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # skipped clips (on_error='skip') summed over workers and ranks, logged
     # per epoch / evaluation; the run stops when more than 1 % of the clip
     # visits fail (docs/data.md, "Bounds and data health")
     data_health=dict(type='DataHealthHook', max_skip_ratio=0.01),
+    # random-generator states in every checkpoint, for exact --resume
+    exact_resume=dict(type='ExactResumeHook'),
 )
 
 env_cfg = dict(

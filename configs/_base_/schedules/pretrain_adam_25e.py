@@ -13,7 +13,9 @@ param_scheduler = [
          end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+# ResumableEpochBasedTrainLoop: EpochBasedTrainLoop that resumes mid-epoch
+# exactly (docs/tools.md, "Long runs")
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
 # validation during pretraining: zero-shot retrieval on the dataset's val
 # split (one frame per clip, global tokens)
 val_cfg = dict(type='ValLoop')

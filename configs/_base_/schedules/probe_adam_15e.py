@@ -15,7 +15,9 @@ param_scheduler = [
          end=max_epochs, T_max=max_epochs - warmup_epochs,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+# ResumableEpochBasedTrainLoop: EpochBasedTrainLoop that resumes mid-epoch
+# exactly (docs/tools.md, "Long runs")
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -2,10 +2,11 @@
 from .checkpoint_hook import MidEpochCheckpointHook
 from .data_health_hook import DataHealthError, DataHealthHook
 from .exact_resume import ExactResumeHook, ResumableEpochBasedTrainLoop
+from .non_finite_guard import NonFiniteError, NonFiniteGuardHook
 from .progress_bar_hook import ProgressBarHook
 
 __all__ = [
     'DataHealthError', 'DataHealthHook', 'ExactResumeHook',
-    'MidEpochCheckpointHook', 'ProgressBarHook',
-    'ResumableEpochBasedTrainLoop'
+    'MidEpochCheckpointHook', 'NonFiniteError', 'NonFiniteGuardHook',
+    'ProgressBarHook', 'ResumableEpochBasedTrainLoop'
 ]

@@ -27,6 +27,10 @@ default_hooks = dict(
     data_health=dict(type='DataHealthHook', max_skip_ratio=0.01),
     # random-generator states in every checkpoint, for exact --resume
     exact_resume=dict(type='ExactResumeHook'),
+    # stops on a NaN / inf loss, gradient or weight before it reaches a
+    # checkpoint; mode='skip' drops such steps (at most max_skipped_steps)
+    non_finite=dict(type='NonFiniteGuardHook', mode='stop',
+                    max_skipped_steps=10),
 )
 
 env_cfg = dict(

@@ -21,3 +21,7 @@ val_dataloader = dict(dataset=dict(pipeline=[
     for step in _base_.val_dataloader.dataset.pipeline]))
 test_dataloader = val_dataloader
 load_from = 'checkpoints/mae_vitb_cavsync_init.pth'
+# A checkpoint every 1000 iterations inside each epoch as well (~10 min of
+# 8 GPUs; an epoch is ~3.9k iterations): a killed run loses at most that
+# (docs/tools.md, "Long runs")
+default_hooks = dict(checkpoint=dict(iter_interval=1000))

@@ -16,3 +16,7 @@ val_dataloader = dict(dataset=dict(pipeline=[
     for step in _base_.val_dataloader.dataset.pipeline]))
 test_dataloader = val_dataloader
 load_from = 'checkpoints/mae_vitb_cavsync_init.pth'
+# A checkpoint every 200 iterations inside each epoch as well (an epoch is
+# ~390 iterations at batch 512): a killed run loses at most that
+# (docs/tools.md, "Long runs")
+default_hooks = dict(checkpoint=dict(iter_interval=200))

@@ -13,3 +13,7 @@ _base_ = [
 ]
 train_dataloader = dict(batch_size=64, drop_last=True)  # per GPU; x 8 GPUs = 512
 load_from = 'checkpoints/mae_vitb_cavsync_init.pth'  # fill in: see the header
+# A checkpoint every 1000 iterations inside each epoch as well (~10 min of
+# 8 GPUs; an epoch is ~3.9k iterations): a killed run loses at most that
+# (docs/tools.md, "Long runs")
+default_hooks = dict(checkpoint=dict(iter_interval=1000))

@@ -136,3 +136,90 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(toy_root,
         for name, value in moments.items():
             assert torch.equal(torch.as_tensor(value), torch.as_tensor(
                 state_resumed[index][name])), (index, name)
+
+
+# ------------------------------------------------------------ non-finite
+def nan_runner(tmp_path, toy_root, custom_hooks, non_finite=None, **extra):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    config = write_config(tmp_path / 'nan.py', toy_root, custom_hooks,
+                          **extra)
+    cfg = Config.fromfile(str(config))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    cfg.default_hooks.non_finite.update(non_finite or {})
+    return Runner.from_cfg(cfg)
+
+
+def checkpoints(work_dir):
+    names = sorted(p.name for p in work_dir.glob('*.pth'))
+    for name in names:
+        state = torch.load(work_dir / name, weights_only=False)['state_dict']
+        assert all(torch.isfinite(v).all() for v in state.values()), name
+    last = (work_dir / 'last_checkpoint').read_text().strip()
+    return names, os.path.basename(last)
+
+
+def test_nan_weight_stops_before_any_checkpoint_is_lost(toy_root, tmp_path):
+    from cavsync_mm.engine import NonFiniteError
+    # max_keep_ckpts=1: a NaN epoch 2 would have rotated out epoch_1.pth
+    runner = nan_runner(tmp_path, toy_root, [dict(
+        type='CorruptWeightHook', iteration=ITERS_PER_EPOCH + 1,
+        name='backbone.audio_patch_embed.proj.weight')])
+    with pytest.raises(NonFiniteError) as error:
+        runner.train()
+    message = str(error.value)
+    assert 'iteration 7 (epoch 2, batch 1 of 6)' in message
+    assert "non-finite loss term(s) ['loss_contrastive', " \
+        "'loss_reconstruction_audio'" in message
+    assert 'before backward' in message
+    assert f"Last good checkpoint: {tmp_path / 'work' / 'epoch_1.pth'}" \
+        in message
+    assert checkpoints(tmp_path / 'work') == (
+        ['epoch_1.pth', 'iter_4.pth'], 'epoch_1.pth')
+
+
+def test_nan_weight_right_before_a_checkpoint_is_never_saved(toy_root,
+                                                             tmp_path):
+    from cavsync_mm.engine import NonFiniteError
+    runner = nan_runner(tmp_path, toy_root, [dict(
+        type='CorruptWeightHook', iteration=8, when='after', value='inf',
+        name='neck.norm.weight')],
+        non_finite=dict(check_weights=False))
+    with pytest.raises(NonFiniteError, match=r"non-finite checkpoint "
+                       r"state_dict \['neck.norm.weight'\] at "
+                       r'iteration 8 .* the checkpoint was not written'):
+        runner.train()
+    assert checkpoints(tmp_path / 'work') == (
+        ['epoch_1.pth', 'iter_4.pth'], 'epoch_1.pth')
+
+
+def test_skip_mode_drops_a_nan_step_and_stops_past_its_limit(toy_root,
+                                                             tmp_path):
+    from cavsync_mm.engine import NonFiniteError
+    runner = nan_runner(
+        tmp_path, toy_root, [dict(type='CorruptBatchHook', iteration=3),
+                             dict(type='RecordLossesHook')],
+        non_finite=dict(mode='skip', max_skipped_steps=1),
+        train_cfg=dict(max_epochs=1))
+    runner.train()
+    corrupt = next(h for h in runner.hooks if type(h).__name__ ==
+                   'CorruptBatchHook')
+    assert corrupt.changed is False  # weights and Adam state untouched
+    record = losses(tmp_path / 'work')
+    assert [r['iter'] for r in record] == list(range(1, 7))
+    assert record[2]['loss'] != record[2]['loss']  # the NaN step
+    assert all(r['loss'] == r['loss'] for i, r in enumerate(record) if i != 2)
+    assert runner.message_hub.get_info('non_finite_skipped_steps') == 1
+    assert checkpoints(tmp_path / 'work') == (
+        ['epoch_1.pth', 'iter_4.pth'], 'epoch_1.pth')
+
+    (tmp_path / 'limit').mkdir()
+    runner = nan_runner(tmp_path / 'limit', toy_root,
+                        [dict(type='CorruptBatchHook', iteration=2)],
+                        non_finite=dict(mode='skip', max_skipped_steps=0))
+    with pytest.raises(NonFiniteError, match=r'non-finite gradients of .* at '
+                       r'iteration 2 .* step skipped 1 times, more than '
+                       r'max_skipped_steps=0'):
+        runner.train()

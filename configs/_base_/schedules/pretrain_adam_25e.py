@@ -2,7 +2,11 @@
 # decay 5e-7), lr 2e-4 for a batch of 8 x 64 = 512, 2.5 linear warmup epochs
 # then cosine to 0, 25 epochs. Warmup and cosine step every iteration.
 optim_wrapper = dict(
-    type='OptimWrapper',  # tools/train.py --amp switches to AmpOptimWrapper
+    type='OptimWrapper',
+    # tools/train.py --amp switches to AmpOptimWrapper
+    # gradient clipping: none, as the paper reports none; e.g.
+    # clip_grad=dict(max_norm=1.0) clips the global gradient norm
+    clip_grad=None,
     optimizer=dict(type='Adam', lr=2e-4, betas=(0.95, 0.999), weight_decay=5e-7))
 warmup_epochs = 2.5
 max_epochs = 25

@@ -6,6 +6,9 @@ max_epochs = 15
 warmup_epochs = 1.5
 optim_wrapper = dict(
     type='OptimWrapper',
+    # gradient clipping: none, as the paper reports none; e.g.
+    # clip_grad=dict(max_norm=1.0) clips the global gradient norm
+    clip_grad=None,
     optimizer=dict(type='Adam', lr=5e-2, betas=(0.95, 0.999),
                    weight_decay=5e-7))
 param_scheduler = [

@@ -1,4 +1,5 @@
 """Runner-side pieces (hooks, loops) of cavsync_mm."""
+from .checkpoint_fit_hook import CheckpointFitHook
 from .checkpoint_hook import MidEpochCheckpointHook
 from .data_health_hook import DataHealthError, DataHealthHook
 from .exact_resume import ExactResumeHook, ResumableEpochBasedTrainLoop
@@ -6,7 +7,7 @@ from .non_finite_guard import NonFiniteError, NonFiniteGuardHook
 from .progress_bar_hook import ProgressBarHook
 
 __all__ = [
-    'DataHealthError', 'DataHealthHook', 'ExactResumeHook',
-    'MidEpochCheckpointHook', 'NonFiniteError', 'NonFiniteGuardHook',
-    'ProgressBarHook', 'ResumableEpochBasedTrainLoop'
+    'CheckpointFitHook', 'DataHealthError', 'DataHealthHook',
+    'ExactResumeHook', 'MidEpochCheckpointHook', 'NonFiniteError',
+    'NonFiniteGuardHook', 'ProgressBarHook', 'ResumableEpochBasedTrainLoop'
 ]

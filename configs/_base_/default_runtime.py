@@ -31,6 +31,9 @@ default_hooks = dict(
     # checkpoint; mode='skip' drops such steps (at most max_skipped_steps)
     non_finite=dict(type='NonFiniteGuardHook', mode='stop',
                     max_skipped_steps=10),
+    # load_from / resume files must fit the model (names the converter to
+    # run otherwise); allow_partial=True loads just the matching part
+    checkpoint_fit=dict(type='CheckpointFitHook', allow_partial=False),
 )
 
 env_cfg = dict(

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from cavsync_mm.models.pretrainers.state_dict_mapping import mae_to_cavsync
+from cavsync_mm.models.pretrainers.state_dict_mapping import (MAE_INIT_LEFT_TO_MODEL,
+                                                              mae_to_cavsync)
 
 
 def main(argv=None):
@@ -38,7 +39,11 @@ def main(argv=None):
     except (KeyError, ValueError) as error:
         raise SystemExit(f'{args.src}: {error}')
     dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': converted, 'meta': {'converted_from': str(args.src)}}, dst)
+    # left_to_model_init: the keys this init leaves out on purpose (the load
+    # check accepts exactly these as missing)
+    torch.save({'state_dict': converted,
+                'meta': {'converted_from': str(args.src), 'converter': 'mae_to_cavsync',
+                         'left_to_model_init': list(MAE_INIT_LEFT_TO_MODEL)}}, dst)
     print(f'{args.src} -> {dst}: {len(converted)} tensors')
 
 

@@ -17,6 +17,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from cavsync_mm.registry import MODELS
+from ..checkpoint_fit import load_pretrained_checked
 from ..layers import (ModalityNormBlock, PatchEmbed, random_masking,
                       sincos_2d, spectrogram_to_image)
 
@@ -134,7 +135,8 @@ class AudioVisualEncoder(BaseModule):
     def init_weights(self) -> None:
         """CAV-MAE's initialisation; a ``Pretrained`` init_cfg loads weights instead."""
         if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            super().init_weights()
+            # keys and shapes checked first (allow_partial=True to skip)
+            load_pretrained_checked(self, self.init_cfg)
             return
         init_transformer_weights(self)
         for patch_embed in (self.audio_patch_embed, self.visual_patch_embed):

@@ -4,9 +4,9 @@ from typing import Dict, List, Optional, Union
 import torch
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
 
 from cavsync_mm.registry import MODELS
+from ..checkpoint_fit import load_pretrained_checked
 from .probe_tokens import check_probe_choice, combine_modalities, \
     probe_tokens
 
@@ -69,9 +69,10 @@ class AudioVisualClassifier(BaseModel):
             return
         logger = MMLogger.get_current_instance()
         if self.pretrained:
-            load_checkpoint(self.backbone, self.pretrained, map_location='cpu',
-                            strict=True, logger=logger,
-                            revise_keys=[(r'^module\.', '')])
+            load_pretrained_checked(self.backbone,
+                                    dict(checkpoint=self.pretrained),
+                                    partial_flag='nothing: a probe needs '
+                                    'the whole pretrained model')
         elif self.freeze_backbone:
             logger.warning('AudioVisualClassifier: no `pretrained` checkpoint '
                            'is given, the frozen backbone keeps its random '

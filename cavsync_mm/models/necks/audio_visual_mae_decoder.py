@@ -7,6 +7,7 @@ from torch import nn
 
 from cavsync_mm.registry import MODELS
 from ..backbones.audio_visual_encoder import init_transformer_weights
+from ..checkpoint_fit import load_pretrained_checked
 from ..layers import ModalityNormBlock, sincos_2d
 
 
@@ -62,7 +63,8 @@ class AudioVisualMAEDecoder(BaseModule):
 
     def init_weights(self) -> None:
         if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            super().init_weights()
+            # keys and shapes checked first (allow_partial=True to skip)
+            load_pretrained_checked(self, self.init_cfg)
             return
         init_transformer_weights(self)
         nn.init.normal_(self.mask_token, std=.02)

@@ -153,6 +153,15 @@ def cavsync_to_release(state_dict: Dict[str, torch.Tensor],
     return converted
 
 
+# Parameters the MAE recipe leaves to the model's own initialisation (regular
+# expressions on cavsync_mm keys); tools/model_converters/mae_to_cavsync.py
+# writes them into the converted file's meta, where the load check reads them.
+MAE_INIT_LEFT_TO_MODEL = (r'(^|\.)(audio|visual)_modality_embedding$',
+                          r'(^|\.)(audio|visual)_global_token$',
+                          r'(^|\.)register_tokens$',
+                          r'(^|\.)audio_position_embedding$')
+
+
 def mae_to_cavsync(mae_state_dict: Dict[str, torch.Tensor],
                    encoder_depth: int = 11,
                    audio_prediction_size: int = 256) -> 'OrderedDict[str, torch.Tensor]':

@@ -4,9 +4,9 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     # tools/train.py --amp switches to AmpOptimWrapper
-    # gradient clipping: none, as the paper reports none; e.g.
+    # no clip_grad: no gradient clipping, as the paper reports none;
     # clip_grad=dict(max_norm=1.0) clips the global gradient norm
-    clip_grad=None,
+    # (--cfg-options optim_wrapper.clip_grad.max_norm=1.0)
     optimizer=dict(type='Adam', lr=2e-4, betas=(0.95, 0.999), weight_decay=5e-7))
 warmup_epochs = 2.5
 max_epochs = 25

@@ -83,10 +83,13 @@ class ExactResumeHook(Hook):
         self.loaded_state: Optional[dict] = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        sampler = runner.train_loop.dataloader.batch_sampler.sampler
+        loop = runner._train_loop  # not runner.train_loop: that builds it
+        batch_sampler = getattr(getattr(loop, 'dataloader', None),
+                                'batch_sampler', None)
         checkpoint[RESUME_STATE_KEY] = dict(
             rng=_to_checkpoint(get_rng_state()),
-            sampler_seed=getattr(sampler, 'seed', None))
+            sampler_seed=getattr(getattr(batch_sampler, 'sampler', None),
+                                 'seed', None))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get(RESUME_STATE_KEY)

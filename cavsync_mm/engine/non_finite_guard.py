@@ -41,10 +41,17 @@ def _non_finite(named_tensors, limit: int = 5) -> List[str]:
 
 
 def _all_finite(tensors) -> bool:
-    """One fused max-abs reduction (NaN and inf propagate) and one sync."""
+    """One fused L2-norm reduction (NaN and inf propagate) and one sync.
+
+    The L2 norm is ~13x faster than the max-abs norm on CPU (torch 2.11,
+    88 M values: 0.10 s vs 1.31 s). It can overflow for finite values above
+    ~1e15; only then are the tensors checked one by one.
+    """
     tensors = [t for t in tensors if t is not None]
-    return not tensors or bool(torch.isfinite(
-        torch.nn.utils.get_total_norm(tensors, norm_type=float('inf'))))
+    if not tensors or bool(torch.isfinite(
+            torch.nn.utils.get_total_norm(tensors, norm_type=2.0))):
+        return True
+    return not _non_finite(enumerate(tensors), limit=1)
 
 
 @HOOKS.register_module()
@@ -53,7 +60,7 @@ class NonFiniteGuardHook(Hook):
 
     - loss: after every training forward, each loss term is checked; in
       ``'stop'`` mode a non-finite term stops the run before backward, so
-      the weights in memory stay finite.
+      no optimizer step spreads it into the weights.
     - gradients: before every optimizer step (after gradient clipping and
       the DDP all-reduce, so every rank decides alike); ``'stop'`` raises,
       ``'skip'`` drops the step (no weight or optimizer-state change; the
@@ -92,32 +99,44 @@ class NonFiniteGuardHook(Hook):
         self._handles = []
         self._losses: Dict[str, float] = {}
         self._runner = None
+        self._model_ref = None
+        self._skipped = 0  # skip count without a runner (attach())
 
     # ------------------------------------------------------------ set-up
     def before_train(self, runner) -> None:
         self._runner = runner
-        self._remove_handles()
-        self._handles.append(runner.model.register_forward_hook(
-            self._check_losses, with_kwargs=True))
         wrapper = runner.optim_wrapper
         wrappers = wrapper.values() if hasattr(wrapper, 'values') \
             else [wrapper]
-        for optim_wrapper in wrappers:
-            self._handles.append(
-                optim_wrapper.optimizer.register_step_pre_hook(
-                    self._check_gradients))
+        self.attach(runner.model, [w.optimizer for w in wrappers])
 
     def after_train(self, runner) -> None:
-        self._remove_handles()
+        self.detach()
 
-    def _remove_handles(self) -> None:
+    def attach(self, model: torch.nn.Module, optimizers) -> None:
+        """Check ``model``'s loss terms after each training forward and the
+        gradients before each step of ``optimizers`` (torch optimizers)."""
+        self.detach()
+        self._model_ref = model
+        self._handles.append(model.register_forward_hook(
+            self._check_losses, with_kwargs=True))
+        for optimizer in optimizers:
+            self._handles.append(
+                optimizer.register_step_pre_hook(self._check_gradients))
+
+    def detach(self) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles = []
 
     def _model(self):
-        model = self._runner.model
+        model = self._model_ref
         return model.module if is_model_wrapper(model) else model
+
+    def check_model_weights(self) -> None:
+        """Raise :class:`NonFiniteError` if a weight of the attached model
+        is NaN or inf."""
+        self._check_weights(self._model().named_parameters(), 'weights')
 
     # ------------------------------------------------------------ checks
     def _check_losses(self, module, args, kwargs, output) -> None:
@@ -139,8 +158,8 @@ class NonFiniteGuardHook(Hook):
         bad = [k for k, ok in zip(values, finite) if not ok]
         if bad and self.mode == 'stop':
             raise NonFiniteError(self._message(
-                f'non-finite loss term(s) {bad}', 'before backward: the '
-                'weights in memory are still finite'))
+                f'non-finite loss term(s) {bad}', 'before backward (no '
+                'optimizer step was taken with it)'))
 
     def _check_gradients(self, optimizer, args, kwargs) -> None:
         params = [p for group in optimizer.param_groups
@@ -152,11 +171,14 @@ class NonFiniteGuardHook(Hook):
         what = f'non-finite gradients of {bad}'
         if self.mode == 'stop':
             raise NonFiniteError(self._message(
-                what, 'before the optimizer step: the weights in memory are '
-                'still finite'))
-        hub = self._runner.message_hub
-        skipped = hub.get_info(SKIPPED_KEY, 0) + 1
-        hub.update_info(SKIPPED_KEY, skipped)
+                what, 'before the optimizer step (the weights were not '
+                'updated with them)'))
+        hub = self._runner.message_hub if self._runner else None
+        skipped = (hub.get_info(SKIPPED_KEY, 0) if hub else
+                   self._skipped) + 1
+        self._skipped = skipped
+        if hub:
+            hub.update_info(SKIPPED_KEY, skipped)
         if skipped > self.max_skipped_steps:
             raise NonFiniteError(self._message(
                 what, f'step skipped {skipped} times, more than '
@@ -171,7 +193,7 @@ class NonFiniteGuardHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         if self.check_weights:
-            self._check_weights(self._model().named_parameters(), 'weights')
+            self.check_model_weights()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         for key in ('state_dict', 'ema_state_dict'):
@@ -201,6 +223,8 @@ class NonFiniteGuardHook(Hook):
 
     def _message(self, what: str, when: str, stopping: bool = True) -> str:
         runner = self._runner
+        if runner is None:  # attach() outside a Runner
+            return f'NonFiniteGuardHook: {what}, {when}.'
         loop = runner.train_loop
         batch = runner.iter - runner.epoch * len(loop.dataloader) + 1
         losses = ', '.join(f'{k} = {v:.6g}' for k, v in self._losses.items())

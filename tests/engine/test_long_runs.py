@@ -32,7 +32,7 @@ def toy_root(tmp_path_factory):
     return root
 
 
-def write_config(path, toy_root, custom_hooks, **extra):
+def write_config(path, toy_root, custom_hooks, max_keep_ckpts=1, **extra):
     """A tiny CAV-MAE Sync on the toy clips, inheriting the toy config (so
     the loop, hooks and schedule are the shipped ones)."""
     lines = [
@@ -58,7 +58,7 @@ def write_config(path, toy_root, custom_hooks, **extra):
         'param_scheduler = [dict(type="LinearLR", start_factor=0.1,'
         ' by_epoch=False, begin=0, end=8)]',
         'default_hooks = dict(logger=dict(interval=1), checkpoint=dict('
-        'interval=1, iter_interval=4, max_keep_ckpts=1))',
+        f'interval=1, iter_interval=4, max_keep_ckpts={max_keep_ckpts}))',
         f'custom_hooks = {custom_hooks!r}',
     ]
     lines += [f'{key} = {value!r}' for key, value in extra.items()]
@@ -93,7 +93,8 @@ def losses(work_dir):
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(toy_root,
                                                                   tmp_path):
     record = [dict(type='RecordLossesHook')]
-    config = write_config(tmp_path / 'run.py', toy_root, record)
+    config = write_config(tmp_path / 'run.py', toy_root, record,
+                          max_keep_ckpts=2)
     whole = tmp_path / 'whole'
     train(config, whole)
 
@@ -125,6 +126,12 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(toy_root,
     assert resumed == uninterrupted[8:], 'resumed losses differ'
     # the losses do change from step to step (the comparison can fail)
     assert len({r['loss'] for r in uninterrupted}) == len(uninterrupted)
+
+    # resuming from the epoch-end checkpoint (validation ran after it in
+    # the uninterrupted run) is exact as well
+    from_epoch = tmp_path / 'from_epoch'
+    train(config, from_epoch, '--resume', str(whole / 'epoch_1.pth'))
+    assert losses(from_epoch) == uninterrupted[ITERS_PER_EPOCH:]
 
     final_whole = torch.load(whole / 'epoch_2.pth', weights_only=False)
     final_resumed = torch.load(killed / 'epoch_2.pth', weights_only=False)

@@ -10,6 +10,10 @@ sizes (no data loading). Prints the median step time, clips/s and the peak
 memory (CUDA: ``torch.cuda.max_memory_allocated``; CPU: the process's peak
 resident set size, ``resource.getrusage`` ru_maxrss, which includes the Python
 runtime and the model).
+
+``--guard`` also times every step with NonFiniteGuardHook's checks (loss
+terms, gradients before the step, weights after it), alternating guarded and
+plain steps in the same process, and prints the guarded / plain ratio.
 """
 import argparse
 import resource
@@ -23,6 +27,7 @@ from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
 import cavsync_mm  # noqa: F401  (registers the components)
+from cavsync_mm.engine import NonFiniteGuardHook
 from cavsync_mm.registry import MODELS
 
 
@@ -37,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument('--steps', type=int, default=5, help='timed steps')
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--guard', action='store_true',
+                        help='also time steps guarded by NonFiniteGuardHook (alternating)')
     return parser.parse_args(argv)
 
 
@@ -83,12 +90,23 @@ def main(argv=None):
 
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
-    times = []
-    for index in tqdm(range(args.warmup + args.steps), desc='train steps'):
-        start = time.perf_counter()
+    guard = NonFiniteGuardHook() if args.guard else None
+
+    def guarded_step():
+        guard.attach(model, [optimizer])
         step()
-        if index >= args.warmup:
-            times.append(time.perf_counter() - start)
+        guard.check_model_weights()
+        if args.device == 'cuda':
+            torch.cuda.synchronize()
+        guard.detach()
+
+    times, guarded_times = [], []
+    for index in tqdm(range(args.warmup + args.steps), desc='train steps'):
+        for run, record in ((step, times), (guarded_step, guarded_times))[:1 + bool(guard)]:
+            start = time.perf_counter()
+            run()
+            if index >= args.warmup:
+                record.append(time.perf_counter() - start)
     median = statistics.median(times)
     if args.device == 'cuda':
         peak = f'{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB (max_memory_allocated)'
@@ -104,6 +122,10 @@ def main(argv=None):
           f'(min {min(times):.3f}, max {max(times):.3f})')
     print(f'throughput: {args.batch_size / median:.2f} clips/s')
     print(f'peak memory: {peak}')
+    if guard:
+        guarded = statistics.median(guarded_times)
+        print(f'median guarded step (NonFiniteGuardHook checks): {guarded:.3f} s, '
+              f'{guarded / median:.3f} x the plain step')
 
 
 if __name__ == '__main__':

@@ -230,3 +230,26 @@ def test_skip_mode_drops_a_nan_step_and_stops_past_its_limit(toy_root,
                        r'iteration 2 .* step skipped 1 times, more than '
                        r'max_skipped_steps=0'):
         runner.train()
+
+
+# ------------------------------------------------------------ configs
+def test_every_training_config_guards_its_run():
+    from mmengine.config import Config
+    configs = [p for p in sorted((REPO_ROOT / 'configs').rglob('*.py'))
+               if '_base_' not in p.parts]
+    trained = 0
+    for path in configs:
+        cfg = Config.fromfile(str(path))
+        if not cfg.get('train_dataloader') or 'train_cfg' not in cfg:
+            continue
+        trained += 1
+        hooks = cfg.default_hooks
+        assert cfg.train_cfg.type == 'ResumableEpochBasedTrainLoop', path
+        assert hooks.non_finite.type == 'NonFiniteGuardHook', path
+        assert hooks.checkpoint_fit.allow_partial is False, path
+        assert hooks.checkpoint.type == 'MidEpochCheckpointHook', path
+        large = path.name.startswith(('cavsync_as2m', 'cavmae_as2m',
+                                      'cavsync_vggsound', 'cavmae_vggsound'))
+        assert (hooks.checkpoint.iter_interval is not None) == large, path
+        assert cfg.optim_wrapper.get('clip_grad') is None, path  # the paper's
+    assert trained >= 30

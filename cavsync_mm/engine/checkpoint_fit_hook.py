@@ -33,6 +33,6 @@ class CheckpointFitHook(Hook):
         source = getattr(runner, '_load_from', None) or \
             'the checkpoint being resumed'
         check_checkpoint_fit(
-            model.state_dict(), checkpoint, str(source),
+            model, checkpoint, str(source),
             allow_partial=self.allow_partial,
             partial_flag='default_hooks.checkpoint_fit.allow_partial=True')

@@ -55,16 +55,34 @@ def _examples(items: List[str], limit: int = 5) -> str:
     return ', '.join(items[:limit]) + more
 
 
-def check_checkpoint_fit(model_state: Dict[str, torch.Tensor],
+def _as_the_model_reads_it(model: torch.nn.Module,
+                           weights: Dict[str, torch.Tensor]
+                           ) -> Dict[str, torch.Tensor]:
+    """``weights`` after the model's load-state-dict pre-hooks, which may
+    rename keys (e.g. a localizer accepting a bare backbone checkpoint).
+
+    ``Module.load_state_dict`` runs each module's pre-hooks, parent before
+    children, with the module's key prefix; the same is done here on a
+    shallow copy (tensors are not touched).
+    """
+    weights = dict(weights)
+    for name, module in model.named_modules():
+        hooks = getattr(module, '_load_state_dict_pre_hooks', {})
+        for hook in list(hooks.values()):
+            hook(weights, f'{name}.' if name else '', {}, True, [], [], [])
+    return weights
+
+
+def check_checkpoint_fit(model: torch.nn.Module,
                          checkpoint: dict, source: str,
                          allow_partial: bool = False,
                          partial_flag: str = 'allow_partial=True') -> None:
     """Raise :class:`CheckpointMismatchError` unless ``checkpoint`` fills
-    every entry of ``model_state`` with a tensor of the same shape and holds
-    nothing else.
+    every entry of ``model.state_dict()`` with a tensor of the same shape
+    and holds nothing else (after the model's own key renaming on load).
 
     Args:
-        model_state: ``model.state_dict()``.
+        model: the module the checkpoint is loaded into.
         checkpoint: the loaded file (a dict with ``state_dict`` and ``meta``,
             or a bare state dict).
         source: the file, named in the message.
@@ -72,7 +90,8 @@ def check_checkpoint_fit(model_state: Dict[str, torch.Tensor],
         partial_flag: the config setting that allows partial loading,
             named in the message.
     """
-    weights = checkpoint_state_dict(checkpoint)
+    model_state = model.state_dict()
+    weights = _as_the_model_reads_it(model, checkpoint_state_dict(checkpoint))
     meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'),
                                                 dict) else {}
     left_to_model = [re.compile(p) for p in
@@ -124,7 +143,7 @@ def load_pretrained_checked(
         checkpoint = _load_checkpoint_with_prefix(prefix, source,
                                                   map_location='cpu')
     allow_partial = bool(init_cfg.get('allow_partial', False))
-    check_checkpoint_fit(module.state_dict(), checkpoint, source,
+    check_checkpoint_fit(module, checkpoint, source,
                          allow_partial=allow_partial,
                          partial_flag=partial_flag)
     load_state_dict(module, checkpoint_state_dict(checkpoint), strict=False,

@@ -91,6 +91,10 @@ def check_checkpoint_fit(model: torch.nn.Module,
             named in the message.
     """
     model_state = model.state_dict()
+    if not model_state:  # e.g. the centre-prior baseline: nothing to load
+        print_log(f'{source}: not used, the model has no weights',
+                  logger='current')
+        return
     weights = _as_the_model_reads_it(model, checkpoint_state_dict(checkpoint))
     meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'),
                                                 dict) else {}

@@ -117,3 +117,22 @@ def test_init_cfg_pretrained_and_probe_pretrained_are_checked(tmp_path):
     with pytest.raises(CheckpointMismatchError,
                        match="set nothing: a probe needs the whole"):
         probe.init_weights()
+
+
+def test_models_that_rename_keys_or_have_no_weights_load_as_before(tmp_path):
+    """The localizer renames a bare pretraining checkpoint under
+    ``backbone.`` (a load pre-hook); the centre-prior baseline has no
+    weights and ignores the checkpoint it is given."""
+    from cavsync_mm.models.checkpoint_fit import check_checkpoint_fit
+    pretrained = dict(state_dict=tiny_state())
+    localizer = MODELS.build(dict(type='SoundPromptedLocalizer',
+                                  backbone=tiny_cavsync()))
+    check_checkpoint_fit(localizer, pretrained, 'pretrain.pth')
+    centre_prior = MODELS.build(dict(
+        type='SoundPromptedLocalizer', backbone=None,
+        heatmap='center_prior'))
+    check_checkpoint_fit(centre_prior, pretrained, 'pretrain.pth')
+    del pretrained['state_dict']['neck.norm.bias']
+    with pytest.raises(CheckpointMismatchError, match=r'\(backbone\.neck'
+                       r'\.norm\.bias\)'):
+        check_checkpoint_fit(localizer, pretrained, 'pretrain.pth')

@@ -8,8 +8,8 @@ tokens of every clip can be computed once (:func:`build_feature_cache`,
     index.json            metainfo (classes, num_classes, num_frames, tokens,
                           embed_dims, source) and one entry per clip:
                           {"video_id", "features": "<stem>.npz", "gt_label": [...]}
-    <stem>.npz            (stem = the video id, sanitised by
-                          cavsync_mm.datasets.safe_names.safe_file_stem)
+    <stem>.npz            (stem = the video id made safe as a file name by
+                          cavsync_mm.datasets.preprocessing.safe_video_id)
                           for each token type t in ('global', 'register', 'patch'):
                           t_audio, t_visual  (T, D)
 
@@ -30,7 +30,7 @@ from cavsync_mm.registry import DATASETS
 from cavsync_mm.models.classifiers.probe_tokens import (TOKEN_TYPES,
                                                         check_probe_choice)
 from cavsync_mm.structures import AVDataSample
-from .safe_names import safe_file_stem
+from .preprocessing import safe_video_id
 
 INDEX_FILE = 'index.json'
 
@@ -75,7 +75,7 @@ def build_feature_cache(model, dataloader, out_dir: str,
                               '(--overwrite) to rebuild the cache')
     os.makedirs(out_dir, exist_ok=True)
     model.eval()
-    entries, seen = [], set()
+    entries, seen, stems = [], set(), {}
     dataset = dataloader.dataset
     metainfo = dict(getattr(dataset, 'metainfo', {}) or {})
     num_frames = embed_dims = None
@@ -96,7 +96,13 @@ def build_feature_cache(model, dataloader, out_dir: str,
                 raise ValueError(f'clip {video_id}: video_id appears twice '
                                  'in the dataset; cache files are named by it')
             seen.add(video_id)
-            file_name = f'{safe_file_stem(video_id)}.npz'
+            stem = safe_video_id(video_id)
+            if stem in stems:
+                raise ValueError(
+                    f'clips {stems[stem]!r} and {video_id!r}: both video ids '
+                    f'become the cache file name {stem}.npz; rename one')
+            stems[stem] = video_id
+            file_name = f'{stem}.npz'
             arrays = {key: value[k].cpu().numpy().astype(dtype)
                       for key, value in features.items()}
             np.savez(osp.join(out_dir, file_name), **arrays)
@@ -161,7 +167,7 @@ class CachedFeatureDataset(BaseDataset):
         folder = osp.dirname(self.ann_file)
         for entry in index['data_list']:
             stem, extension = osp.splitext(str(entry['features']))
-            if extension != '.npz' or safe_file_stem(stem) != stem:
+            if extension != '.npz' or safe_video_id(stem) != stem:
                 raise ValueError(
                     f"{self.ann_file}: clip {entry.get('video_id')}: field "
                     f"'features' is {entry['features']!r}, not a plain file "

@@ -11,3 +11,6 @@ _base_ = [
 ]
 train_dataloader = dict(batch_size=64, drop_last=True)  # per GPU; x 8 GPUs = 512
 load_from = 'checkpoints/mae_vitb_cavsync_init.pth'  # see cavsync_as2m.py
+# A checkpoint every 1000 iterations inside each epoch as well, as
+# cavsync_as2m.py (docs/tools.md, "Long runs")
+default_hooks = dict(checkpoint=dict(iter_interval=1000))

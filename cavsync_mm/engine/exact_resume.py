@@ -23,7 +23,11 @@ weights as the uninterrupted run, bit for bit (``tests/engine/
 test_long_runs.py`` kills a run with SIGKILL and compares); with the same
 number of ranks, not necessarily the same ``num_workers``. On GPUs,
 non-deterministic kernels can still make runs differ
-(``randomness.deterministic=True`` removes most).
+(``randomness.deterministic=True`` removes most). Several ranks: rank 0
+writes the checkpoint, so every rank resumes with rank 0's generator states,
+which equal the other ranks' with MMEngine's default
+``randomness.diff_rank_seed=False`` (not with ``True``); multi-rank resume
+is not covered by a test yet.
 """
 import copy
 import logging

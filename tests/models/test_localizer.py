@@ -126,7 +126,10 @@ def _write_segmentation_set(root, num_images=4, size=(40, 56)):
         image[mask > 0] = (220, 40, 40) if label == 0 else (40, 40, 220)
         Image.fromarray(image).save(root / 'images' / f'{n}.jpg')
         Image.fromarray(mask).save(root / 'masks' / f'{n}.png')
-        seconds = np.arange(32000) / 16000
+        # 10 s, as ADE20K-Sound's VGGSound prompts: the middle frame's
+        # segment lies inside the audio (a 2 s prompt would leave it all
+        # padding, which FrameAlignedSegments refuses)
+        seconds = np.arange(160000) / 16000
         tone = 0.3 * np.sin(2 * np.pi * (440 + 300 * label) * seconds)
         soundfile.write(root / 'audio' / f'{n}.wav', tone, 16000)
         entries.append(dict(image=f'images/{n}.jpg', mask=f'masks/{n}.png',

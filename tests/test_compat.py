@@ -166,6 +166,7 @@ def test_checkpoint_with_code_payload_is_refused(tmp_path, payload,
     assert marker.exists()
 
 
+@pytest.mark.cpu_only
 @pytest.mark.skipif(torch.cuda.is_available(),
                     reason='the CPU path of AmpOptimWrapper')
 def test_amp_optim_wrapper_runs_bfloat16_on_cpu(tmp_path):

@@ -203,16 +203,8 @@ def test_gathering_over_two_gloo_processes():
 REPO = __import__('pathlib').Path(__file__).resolve().parents[2]
 
 
-def _require_model():
-    from cavsync_mm.registry import MODELS
-    if MODELS.get('CAVMAESync') is None:
-        pytest.skip('cavsync.CAVMAESync is not registered yet (the model '
-                    'part of the package): end-to-end retrieval not run')
-
-
 @pytest.fixture(scope='module')
 def toy_clips(tmp_path_factory):
-    _require_model()
     from cavsync_mm.datasets.synthetic import make_toy_dataset
     root = tmp_path_factory.mktemp('toy')
     make_toy_dataset(str(root), num_clips=0, val_clips=4, seg_per_class=0,
@@ -263,16 +255,8 @@ def test_tools_test_runs_retrieval_configs(config, toy_clips, tmp_path):
             assert metrics[f'retrieval/{direction}_{strategy}_R@10'] == 100
 
 
-def _require_init_model():
-    import cavsync_mm.apis
-    if not hasattr(cavsync_mm.apis, 'init_model'):
-        pytest.skip('cavsync_mm.apis.init_model is not there yet (model '
-                    'part of the package): demo not run')
-
-
 def test_retrieve_demo_ranks_a_folder_and_writes_the_strip(
         toy_clips, tmp_path, capsys):
-    _require_init_model()
     config = str(REPO / 'configs/retrieval/toy_retrieval_cavsync.py')
     checkpoint = _tiny_checkpoint(config, tmp_path / 'tiny.pth')
     videos = sorted((toy_clips / 'videos').glob('*.mp4'))

@@ -17,15 +17,13 @@ from cavsync_mm.datasets.preprocessing import (FAILURE_REPORT, collect_videos,
                                                frame_indices, frame_path,
                                                wav_path)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-REAL = '/work/shared/data/real'
+from repo_paths import REAL_DATA_DIR, REPO_ROOT
+
+REPO = str(REPO_ROOT)
+REAL = str(REAL_DATA_DIR)  # <repo>/../shared/data/real, read in place
 SMALL = osp.join(REAL, '00W1lcxW-WU_40.000.mp4')  # 256x144, 12.5 fps
 LARGE = osp.join(REAL, 'KlsG1EnBEjc_000361.mp4')  # 1280x720, 29.97 fps
 T = 16
-
-pytestmark = pytest.mark.skipif(not osp.isfile(SMALL),
-                                reason='real clips not available')
-
 
 def load_tool(name):
     spec = importlib.util.spec_from_file_location(

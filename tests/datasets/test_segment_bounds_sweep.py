@@ -1,0 +1,84 @@
+"""Frame-aligned segment bounds (paper Sec. 3.3) for every frame of every
+(T, S, L) of the grid, both roundings, against formulas written separately
+from SPEC.md (``paper_math.segment_bounds``: integer arithmetic, exact
+halves to even) and from the release (``round(i * S / T)`` in floats)."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from paper_math import normalise_fbank, segment_bounds
+
+from cavsync_mm.datasets.transforms import (FrameAlignedSegments,
+                                            NormalizeFbank,
+                                            frame_aligned_segment_bounds)
+
+GRID = list(itertools.product((10, 16), (998, 1024), (192, 416, 1024)))
+
+
+def release_bounds(i, T, S, L):
+    """The release's expression: Python's round of the float centre (ties to
+    even), window clipped into the spectrogram by shifting."""
+    centre = int(round(i * S / T))
+    start = max(centre - L // 2, 0)
+    start = min(start, S - L)
+    return start, start + L
+
+
+@pytest.mark.parametrize('T,S,L', GRID)
+def test_every_frame_of_the_grid(T, S, L):
+    for i in range(T):
+        if L > S:
+            with pytest.raises(ValueError, match='exceeds'):
+                frame_aligned_segment_bounds(i, T, S, L, 'floor')
+            continue
+        floor = frame_aligned_segment_bounds(i, T, S, L, 'floor')
+        rounded = frame_aligned_segment_bounds(i, T, S, L, 'round')
+        assert floor == segment_bounds(i, T, S, L, 'floor'), (i, 'floor')
+        assert rounded == segment_bounds(i, T, S, L, 'round'), (i, 'round')
+        assert rounded == release_bounds(i, T, S, L), (i, 'release')
+        # the default is the paper's floor
+        assert frame_aligned_segment_bounds(i, T, S, L) == floor
+
+
+def test_the_grid_holds_the_cases_that_tell_roundings_apart():
+    """The sweep can fail: it meets frames where floor and round differ, and
+    an exact half where round-half-to-even and round-half-up differ
+    (i = 12, S = 998, T = 16: 748.5 -> 748, not 749)."""
+    floor_vs_round = half_cases = 0
+    for T, S, L in GRID:
+        for i in range(T):
+            if L <= S and segment_bounds(i, T, S, L, 'floor') != \
+                    segment_bounds(i, T, S, L, 'round'):
+                floor_vs_round += 1
+            if (2 * i * S) % T == 0 and (i * S) % T != 0:
+                half_cases += 1
+    assert floor_vs_round > 10 and half_cases > 0
+    assert 12 * 998 / 16 == 748.5
+    assert segment_bounds(12, 16, 998, 416, 'round') == (748 - 208, 748 + 208)
+    assert frame_aligned_segment_bounds(12, 16, 998, 416, 'round') == (540, 956)
+
+
+@pytest.mark.parametrize('T', [10, 16])
+@pytest.mark.parametrize('rounding', ['floor', 'round'])
+def test_transform_cuts_exactly_those_frames(T, rounding):
+    """FrameAlignedSegments on an fbank whose row k holds k: every segment's
+    rows are start .. end - 1 of the reference bounds, in frame order."""
+    S, L = 998, 416
+    fbank = torch.arange(S, dtype=torch.float32)[:, None].repeat(1, 4)
+    out = FrameAlignedSegments(segment_length=L, rounding=rounding)(dict(
+        video_id='x', fbank=fbank, fbank_num_frames=S,
+        frame_indices=list(range(T)), num_frames=T, sampling='all_frames'))
+    assert out['audio'].shape == (T, L, 4)
+    for i in range(T):
+        start, end = segment_bounds(i, T, S, L, rounding)
+        assert out['audio_segments'][i] == (start, end)
+        np.testing.assert_array_equal(out['audio'][i, :, 0].numpy(),
+                                      np.arange(start, end))
+
+
+def test_normalize_fbank_equals_the_formula():
+    fbank = torch.linspace(-15, 5, 40).reshape(10, 4)
+    out = NormalizeFbank()(dict(audio=fbank.clone()))['audio']
+    np.testing.assert_allclose(out.numpy(), normalise_fbank(fbank.numpy()),
+                               rtol=1e-6, atol=1e-6)

@@ -234,25 +234,52 @@ def _tiny_checkpoint(config, path):
 @pytest.mark.parametrize('config', ['toy_retrieval_cavsync.py',
                                     'toy_retrieval_cavmae.py'])
 def test_tools_test_runs_retrieval_configs(config, toy_clips, tmp_path):
-    import json
+    """tools/test.py's metrics equal ranks recomputed from the features it
+    dumped: per (query, candidate) T x T matrices in float64 and a stable
+    sort (``brute_force_ranks``), then R@k / median / mean rank by hand."""
+    import pickle
     config = str(REPO / 'configs/retrieval' / config)
     checkpoint = _tiny_checkpoint(config, tmp_path / 'tiny.pth')
-    out = tmp_path / 'metrics.json'
-    _load_tool('tools/test.py').main([
+    dump = tmp_path / 'predictions.pkl'
+    metrics = _load_tool('tools/test.py').main([
         config,
         str(checkpoint), '--work-dir',
         str(tmp_path / 'work'), '--out',
-        str(out), '--cfg-options',
+        str(dump), '--cfg-options',
         f'test_dataloader.dataset.data_root={toy_clips}'
     ])
-    metrics = json.loads(out.read_text())
-    metrics = metrics.get('metrics', metrics)
-    for direction in ('v2a', 'a2v'):
+    with open(dump, 'rb') as f:
+        predictions = pickle.load(f)
+    assert len(predictions) == 4
+    features = {
+        field: torch.stack([torch.as_tensor(p[field] if isinstance(p, dict)
+                                            else p.get(field))
+                            for p in predictions])
+        for field in ('global_visual', 'global_audio')}
+    tokens = 16 if 'cavsync' in config else 1
+    assert features['global_visual'].shape[:2] == (4, tokens) or (
+        tokens == 1 and features['global_visual'].dim() == 2)
+    directions = dict(v2a=('global_visual', 'global_audio'),
+                      a2v=('global_audio', 'global_visual'))
+    deepest = 1
+    for direction, (query, candidate) in directions.items():
         for strategy in RETRIEVAL_STRATEGIES:
-            r1 = metrics[f'retrieval/{direction}_{strategy}_R@1']
-            assert 0 <= r1 <= 100
-            # 4 clips: every clip is within the top 10
-            assert metrics[f'retrieval/{direction}_{strategy}_R@10'] == 100
+            ranks = brute_force_ranks(
+                as_tokens(features[query]), as_tokens(features[candidate]),
+                strategy).tolist()
+            deepest = max(deepest, max(ranks))
+            key = f'retrieval/{direction}_{strategy}_'
+            for k in (1, 5, 10):
+                assert metrics[key + f'R@{k}'] == pytest.approx(
+                    100 * sum(r <= k for r in ranks) / 4), (key, k, ranks)
+            assert metrics[key + 'MedR'] == pytest.approx(
+                float(np.median(ranks)))
+            assert metrics[key + 'MeanR'] == pytest.approx(sum(ranks) / 4)
+    assert deepest > 1  # not every clip retrieved first: R@1 is informative
+
+
+def as_tokens(features):
+    return features[:, None] if features.dim() == 2 else features
 
 
 def test_retrieve_demo_ranks_a_folder_and_writes_the_strip(

@@ -157,7 +157,7 @@ def cached_probe(real_data_dir, tmp_path_factory):
     index = build_feature_cache(backbone, loader, str(root / 'cache'),
                                 tokens=('global', 'register'))
     return dict(root=root, index=index, backbone=backbone,
-                checkpoint=checkpoint)
+                checkpoint=checkpoint, loader=loader)
 
 
 def test_feature_cache_round_trip(cached_probe):
@@ -177,6 +177,44 @@ def test_feature_cache_round_trip(cached_probe):
     with pytest.raises(FileExistsError, match='overwrite'):
         build_feature_cache(cached_probe['backbone'], [], str(
             cached_probe['root'] / 'cache'))
+
+
+@pytest.mark.parametrize('modality', ['audio_visual', 'audio', 'visual'])
+@pytest.mark.parametrize('token', ['global', 'register'])
+def test_feature_cache_equals_a_raw_clip_probe(cached_probe, modality, token):
+    """The cached features a probe reads are exactly what a probe on the raw
+    clips computes: the same token type, [visual ; audio] in that order
+    (paper Sec. 3.5.2), frame t of clip n at row t of sample n. The raw side
+    runs the backbone one frame at a time, so frame and clip order are
+    checked independently of the batched cache code."""
+    from cavsync_mm.datasets.feature_cache import CachedFeatureDataset
+    backbone = cached_probe['backbone'].eval()
+    dataset = CachedFeatureDataset(cached_probe['index'], token=token,
+                                   modality=modality)
+    batch = next(iter(cached_probe['loader']))
+    data = backbone.data_preprocessor(batch, False)
+    audio, frames = data['inputs']['audio'], data['inputs']['frames']
+    assert audio.shape[:2] == (2, 4)
+    for n, sample in enumerate(data['data_samples']):
+        cached = dataset[n]
+        assert cached['data_samples'].video_id == sample.video_id == f'clip{n}'
+        rows = []
+        for t in range(4):
+            with torch.no_grad():
+                out = backbone.extract_feat(audio[n, t][None], frames[n, t][None])
+            if token == 'global':
+                a, v = out['global_audio'][0], out['global_visual'][0]
+            else:
+                a = out['audio_registers'][0].mean(0)
+                v = out['visual_registers'][0].mean(0)
+            rows.append({'audio_visual': torch.cat([v, a]), 'audio': a,
+                         'visual': v}[modality])
+        torch.testing.assert_close(cached['inputs']['features'],
+                                   torch.stack(rows), rtol=1e-4, atol=1e-5)
+    # the check can fail: the two clips and the frames within a clip differ
+    features = [dataset[n]['inputs']['features'] for n in range(2)]
+    assert not torch.allclose(features[0], features[1], atol=1e-3)
+    assert not torch.allclose(features[0][0], features[0][1], atol=1e-4)
 
 
 def _cached_probe_config(cached_probe, work_dir):

@@ -1,23 +1,61 @@
 """The README's first command, end to end on a handful of synthetic clips:
 every stage runs through the real Runner and configs, and the report with its
-tables and pictures is written. (``--smoke``: the numbers mean nothing.)"""
+tables and pictures is written. (``--smoke``: the numbers mean nothing, but
+the report must say what its own stages measured.)"""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def stage_metrics(stage_dir):
+    """The metrics one stage's test run logged (MMEngine writes them to
+    ``<work_dir>/<timestamp>/<timestamp>.json``)."""
+    files = [p for p in stage_dir.glob('*/*.json') if p.stem == p.parent.name]
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text().strip().splitlines()[-1])
+
+
+def majority_map(cache_root):
+    """mAP of a probe that scores every held-out clip with the training
+    class frequencies (8 classes; classes without positives left out)."""
+    def multi_hot(split):
+        entries = json.loads((cache_root / split / 'index.json').read_text())
+        labels = np.zeros((len(entries['data_list']), 8))
+        for row, entry in zip(labels, entries['data_list']):
+            row[entry['gt_label']] = 1
+        return labels
+    train, val = multi_hot('train'), multi_hot('val')
+    scores = np.tile(train.mean(0), (len(val), 1))
+    return 100 * np.mean([average_precision_score(val[:, k], scores[:, k])
+                          for k in range(8) if val[:, k].any()])
+
+
+def target_rows(report):
+    """``{target: (measured text, verdict)}`` from the report's Targets table."""
+    section = report.split('## Targets', 1)[1].split('\n## ', 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) == 3 and cells[0] not in ('target', '---'):
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
 
 
 @pytest.mark.timeout(900)
 def test_quickstart_smoke_writes_the_report(tmp_path):
     work_dir = tmp_path / 'quickstart'
+    data_root = tmp_path / 'toy'
     result = subprocess.run(
         [sys.executable, 'tools/quickstart.py', '--smoke', '--work-dir',
-         str(work_dir), '--data-root', str(tmp_path / 'toy'), '--workers',
-         '1'],
+         str(work_dir), '--data-root', str(data_root), '--workers', '1'],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -33,9 +71,66 @@ def test_quickstart_smoke_writes_the_report(tmp_path):
     assert list((work_dir / 'segmentation' / 'cav_mae_sync' /
                  'heatmaps').glob('*.png'))
 
+    # ---- the verdicts and ratios, recomputed from the stages' own outputs
+    num_val = len(json.loads((data_root / 'val.json').read_text())['data'])
+    chance = 100 / num_val
+    retrieval = work_dir / 'retrieval'
+    sync = stage_metrics(retrieval / 'cav_mae_sync' / 'all_frames')
+    sync_r1 = sync['retrieval/v2a_diagonal_mean_R@1']
+    baseline = []  # CAV-MAE, every evaluation and strategy, V->A
+    for evaluation in sorted((retrieval / 'cav_mae').iterdir()):
+        metrics = stage_metrics(evaluation)
+        for key in metrics:
+            match = re.fullmatch(r'retrieval/v2a_(\w+?)_R@1', key)
+            if match:
+                prefix = f'retrieval/v2a_{match.group(1)}_'
+                baseline.append(tuple(metrics[prefix + k] for k in (
+                    'R@1', 'R@5', 'R@10')) + (-metrics[prefix + 'MedR'], ))
+    assert len(baseline) >= 3  # middle frame, all frames, mean token
+    best_r1 = max(baseline)[0]
+    seg_sync = stage_metrics(work_dir / 'segmentation' / 'cav_mae_sync')
+    seg_prior = stage_metrics(work_dir / 'segmentation' / 'centre_prior')
+    sync_iou = seg_sync['sound_prompted_segmentation/mIoU']
+    prior_iou = seg_prior['sound_prompted_segmentation/mIoU']
+    probe_map = stage_metrics(work_dir / 'probe')['multi-label/mAP']
+    majority = majority_map(work_dir / 'probe' / 'feature_cache')
+
+    def verdict(ok):
+        return 'met' if ok else '**missed**'
+    ratio = (f'{sync_r1 / best_r1:.1f}x' if best_r1 > 0 else
+             f'{sync_r1:.1f} % vs 0 % (no CAV-MAE query ranked its clip '
+             'first)')
+    expected = {
+        'V->A R@1 >= 2x the best CAV-MAE evaluation': (
+            ratio, verdict(sync_r1 >= 2 * best_r1 and sync_r1 > 0)),
+        'V->A R@1 >= 10x chance': (f'{sync_r1 / chance:.1f}x',
+                                   verdict(sync_r1 >= 10 * chance)),
+        'segmentation mIoU above the centre prior': (
+            f'{sync_iou:.1f} vs {prior_iou:.1f}', verdict(sync_iou > prior_iou)),
+        'probe mAP above the majority-class probe': (
+            f'{probe_map:.1f} vs {majority:.1f}',
+            verdict(probe_map > majority)),
+    }
+    assert target_rows(report) == expected
+    headline = report.split('## Headline', 1)[1].split('\n## ', 1)[0]
+    assert (f'| CAV-MAE Sync | {sync_r1:.1f} | '
+            f'{sync["retrieval/a2v_diagonal_mean_R@1"]:.1f} | {chance:.1f} |'
+            ) in headline
+    baseline_line, = [line for line in headline.splitlines()
+                      if line.startswith('| CAV-MAE (best')]
+    assert f') | {best_r1:.1f} | ' in baseline_line
+
     summary = json.loads((work_dir / 'report.json').read_text())
-    sync = summary['retrieval']['CAV-MAE Sync']['all frames']
-    assert set(sync) == {f'{d}_{s}' for d in ('v2a', 'a2v') for s in (
+    rows = summary['retrieval']['CAV-MAE Sync']['all frames']
+    assert set(rows) == {f'{d}_{s}' for d in ('v2a', 'a2v') for s in (
         'diagonal_mean', 'diagonal_max', 'block_mean', 'block_max')}
-    assert 0 <= summary['probe_mAP'] <= 100
-    assert set(summary['segmentation']) == {'CAV-MAE Sync', 'centre prior'}
+    for name, values in rows.items():
+        assert values == [sync[f'retrieval/{name}_{k}']
+                          for k in ('R@1', 'R@5', 'R@10', 'MedR')]
+    assert summary['probe_mAP'] == pytest.approx(probe_map)
+    assert summary['majority_mAP'] == pytest.approx(majority)
+    assert summary['segmentation'] == {
+        'CAV-MAE Sync': [seg_sync['sound_prompted_segmentation/mAP'],
+                         sync_iou],
+        'centre prior': [seg_prior['sound_prompted_segmentation/mAP'],
+                         prior_iou]}

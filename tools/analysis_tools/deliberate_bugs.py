@@ -105,7 +105,7 @@ def main(argv=None):
             plant(tree, name)
             start = time.time()
             result = subprocess.run(
-                [sys.executable, '-m', 'pytest', '-q', '-p',
+                [sys.executable, '-m', 'pytest', '-x', '-q', '-p',
                  'no:cacheprovider', '-o', 'addopts=', *BUGS[name][3]],
                 cwd=tree, env=dict(os.environ, PYTHONPATH=tree),
                 capture_output=True, text=True)

@@ -125,6 +125,26 @@ def test_infonce_gradient_equals_autograd_of_eq1():
     torch.testing.assert_close(v32.grad.double(), v64.grad, rtol=1e-4, atol=1e-6)
 
 
+def test_infonce_options_and_bad_input():
+    loss_fn = InfoNCELoss()
+    assert loss_fn.gather_across_ranks is True  # negatives from every rank
+    assert repr(loss_fn) == ('InfoNCELoss(temperature=0.05, symmetric=False, '
+                             'loss_weight=0.1)')
+    # without gathering (one process either way) the value is still eq. 1
+    audio, visual = features(seed=3)
+    loss, accuracy = run_loss(InfoNCELoss(gather_across_ranks=False),
+                              audio, visual)
+    assert loss == pytest.approx(infonce(audio, visual)[0], rel=1e-5)
+    assert accuracy == pytest.approx(infonce(audio, visual)[1])
+    for temperature in (0, -0.05):
+        with pytest.raises(ValueError, match='temperature must be positive'):
+            InfoNCELoss(temperature)
+    with pytest.raises(ValueError, match=r'both be \(N, D\)'):
+        loss_fn(torch.zeros(3, 4), torch.zeros(3, 5))
+    with pytest.raises(ValueError, match=r'both be \(N, D\)'):
+        loss_fn(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4))
+
+
 # ----------------------------------------------------- eq. 1 on two ranks
 WORLD_SIZE, LOCAL_BATCH = 2, 3
 

@@ -24,7 +24,9 @@ RECON = 'cavsync_mm/models/losses/masked_reconstruction_loss.py'
 SEGMENTS = 'cavsync_mm/datasets/transforms/segments.py'
 CACHE = 'cavsync_mm/datasets/feature_cache.py'
 PRETRAINER = 'cavsync_mm/models/pretrainers/cavmae_sync.py'
+GATHER = 'cavsync_mm/models/losses/gather.py'
 LOSS_TESTS = ['tests/models/test_losses_by_hand.py']
+RANK_TESTS = LOSS_TESTS + ['-k', 'two_ranks']
 PROBE_TESTS = ['tests/models/test_probe.py', '-k', 'raw_clip_probe']
 
 # name -> (file, original text, buggy text, test arguments)
@@ -40,6 +42,16 @@ BUGS = {
         'visual_to_audio = visual @ all_audio.flip(0).t()', LOSS_TESTS),
     'no_cross_rank_offset': (
         LOSS, 'offset = rank * audio.shape[0]', 'offset = 0', LOSS_TESTS),
+    # cross-rank code that single-process mutation runs cannot reach
+    'offset_from_feature_dim': (
+        LOSS, 'offset = rank * audio.shape[0]',
+        'offset = rank * audio.shape[1]', RANK_TESTS),
+    'labels_minus_offset': (
+        LOSS, 'device=audio.device) + offset', 'device=audio.device) - offset',
+        RANK_TESTS),
+    'gather_along_features': (
+        GATHER, 'all_gather(features.contiguous()), dim=0)',
+        'all_gather(features.contiguous()), dim=1)', RANK_TESTS),
     'masked_mean_over_all_patches': (
         RECON, 'loss = (per_patch * mask).sum() / mask.sum()',
         'loss = per_patch.mean()', LOSS_TESTS),

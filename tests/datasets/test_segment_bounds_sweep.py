@@ -9,9 +9,11 @@ import pytest
 import torch
 from paper_math import normalise_fbank, segment_bounds
 
+from cavsync_mm.datasets.errors import ClipError
 from cavsync_mm.datasets.transforms import (FrameAlignedSegments,
                                             NormalizeFbank,
-                                            frame_aligned_segment_bounds)
+                                            frame_aligned_segment_bounds,
+                                            frame_aligned_segments)
 
 GRID = list(itertools.product((10, 16), (998, 1024), (192, 416, 1024)))
 
@@ -82,3 +84,60 @@ def test_normalize_fbank_equals_the_formula():
     out = NormalizeFbank()(dict(audio=fbank.clone()))['audio']
     np.testing.assert_allclose(out.numpy(), normalise_fbank(fbank.numpy()),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_defaults_are_the_papers():
+    """L = 416 frames and floor rounding unless told otherwise."""
+    assert frame_aligned_segment_bounds(5, 16, 1024) == \
+        segment_bounds(5, 16, 1024, 416, 'floor')
+    fbank = torch.arange(1024, dtype=torch.float32)[:, None]
+    assert frame_aligned_segments(fbank, [5], 16).shape == (1, 416, 1)
+    transform = FrameAlignedSegments()
+    assert (transform.segment_length, transform.rounding, transform.spec_length,
+            transform.pad_short_audio, transform.short_audio_tolerance) == \
+        (416, 'floor', None, False, 32)
+    with pytest.raises(ValueError, match='rounding'):
+        FrameAlignedSegments(rounding='ceil')
+
+
+def test_spec_length_sets_the_centres_not_the_fbank_length():
+    """S = 998 real frames inside a 1024-frame zero-padded fbank: centres
+    from S = 998 (the function and the transform), rows cut from the fbank."""
+    T, S, L = 16, 998, 416
+    fbank = torch.arange(1024, dtype=torch.float32)[:, None].repeat(1, 2)
+    cut = frame_aligned_segments(fbank, list(range(T)), T, L, 'round',
+                                 spec_length=S)
+    out = FrameAlignedSegments(L, 'round', spec_length=S)(dict(
+        video_id='x', fbank=fbank, fbank_num_frames=S,
+        frame_indices=list(range(T)), num_frames=T, sampling='all_frames'))
+    for i in range(T):
+        start, end = segment_bounds(i, T, S, L, 'round')
+        assert out['audio_segments'][i] == (start, end)
+        np.testing.assert_array_equal(cut[i, :, 0].numpy(), np.arange(start, end))
+        np.testing.assert_array_equal(out['audio'][i, :, 0].numpy(),
+                                      np.arange(start, end))
+    assert segment_bounds(T - 1, T, S, L) != segment_bounds(T - 1, T, 1024, L)
+    with pytest.raises(ValueError, match='exceeds the fbank'):
+        frame_aligned_segments(fbank, [0], T, L, spec_length=1025)
+
+
+@pytest.mark.parametrize('field_keys,field', [
+    (dict(audio_path='a.wav'), 'wav'), (dict(video_file='a.mp4'), 'video')])
+def test_short_audio_is_refused_or_padded(field_keys, field):
+    def results(available):
+        return dict(video_id='clip7', fbank=torch.zeros(1024, 2),
+                    fbank_num_frames=available, frame_indices=[3],
+                    num_frames=16, sampling='random_frame', **field_keys)
+    # 32 frames short is tolerated, 33 is not
+    assert FrameAlignedSegments()(results(416 - 32))['audio'].shape == (416, 2)
+    with pytest.raises(ClipError,
+                       match=f"clip clip7: field '{field}': audio is 3.83 s "
+                       r'\(383 fbank frames\), needs at least 4.16 s \(416 '
+                       'frames\\) for one segment; set FrameAlignedSegments'):
+        FrameAlignedSegments()(results(383))
+    padded = FrameAlignedSegments(pad_short_audio=True)(results(100))
+    assert padded['audio'].shape == (416, 2)
+    assert FrameAlignedSegments(short_audio_tolerance=0)(
+        results(416))['audio'].shape == (416, 2)
+    with pytest.raises(ClipError):
+        FrameAlignedSegments(short_audio_tolerance=0)(results(415))

@@ -2,7 +2,7 @@
 
 For every bug: copy the working tree to a scratch folder (your checkout is
 never touched), make the one-line change, run the named tests there and
-report whether at least one failed (it must). Prints one table row per bug.
+report whether at least one failed or errored (it must). Prints one table row per bug.
 
     python tools/analysis_tools/deliberate_bugs.py            # all bugs
     python tools/analysis_tools/deliberate_bugs.py --list
@@ -49,6 +49,9 @@ BUGS = {
     'labels_minus_offset': (
         LOSS, 'device=audio.device) + offset', 'device=audio.device) - offset',
         RANK_TESTS),
+    'negatives_not_gathered': (
+        LOSS, 'self.gather_across_ranks = gather_across_ranks',
+        'self.gather_across_ranks = None', RANK_TESTS),
     'gather_along_features': (
         GATHER, 'all_gather(features.contiguous()), dim=0)',
         'all_gather(features.contiguous()), dim=1)', RANK_TESTS),
@@ -122,7 +125,10 @@ def main(argv=None):
                 cwd=tree, env=dict(os.environ, PYTHONPATH=tree),
                 capture_output=True, text=True)
         summary = (result.stdout.strip().splitlines() or [''])[-1]
-        caught = result.returncode == 1 and 'failed' in summary
+        # a failed test or an error in a test's fixture (a rank that
+        # crashes) both count; collection or usage errors (exit 2-4) do not
+        caught = result.returncode == 1 and ('failed' in summary
+                                             or 'error' in summary)
         if not caught:
             missed.append(name)
         print(f'| {name} | {BUGS[name][0]} | {" ".join(BUGS[name][3])} | '

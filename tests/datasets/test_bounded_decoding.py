@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 from av_test_files import frame_grey, make_video
+from repo_paths import REAL_DATA_DIR
 
 from cavsync_mm.datasets import ClipError
 from cavsync_mm.datasets.preprocessing import frame_indices
@@ -21,12 +22,9 @@ from cavsync_mm.datasets.transforms import (ComputeFbank,
                                             LoadFrames, ResizeFrames,
                                             load_audio, probe_video)
 
-REAL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))), '..', 'shared', 'data', 'real')
+REAL = str(REAL_DATA_DIR)  # <repo>/../shared/data/real, read in place
 SMALL = osp.join(REAL, '00W1lcxW-WU_40.000.mp4')  # 256x144, 12.5 fps
 LARGE = osp.join(REAL, 'KlsG1EnBEjc_000361.mp4')  # 1280x720, 29.97 fps
-needs_real = pytest.mark.skipif(not osp.isfile(SMALL),
-                                reason='real clips not available')
 
 
 def _frames(path, indices, num_frames=16, **kwargs):
@@ -47,12 +45,11 @@ def _decode_all(path):
 
 
 # ----------------------------------------------------------- frame indices
-@needs_real
 def test_release_frame_index_equals_opencv_extractor_on_real_clips():
     """CAV-MAE's extractor: N = min(count, int(fps * 10)), OpenCV position
     int(i * N / T) - 1, then read. Reproduced through PyAV, frame for frame
     (LARGE's container claims 400 frames; 299 are shown)."""
-    cv2 = pytest.importorskip('cv2')
+    import cv2  # opencv-python comes with mmengine
     for path in (SMALL, LARGE):
         capture = cv2.VideoCapture(path)
         fps = capture.get(cv2.CAP_PROP_FPS)
@@ -136,7 +133,6 @@ def test_extracted_jpg_with_absurd_aspect_ratio_names_the_clip(tmp_path):
                           frame_indices=[0], num_frames=16))
 
 
-@needs_real
 def test_max_short_side_scales_while_decoding():
     imgs = _frames(LARGE, [0, 8], max_short_side=224)
     assert imgs[0].shape == (224, 398, 3)
@@ -255,7 +251,6 @@ def test_short_clip_late_frame_is_never_silently_all_padding():
 
 
 # ------------------------------------------------------------ resize (4d)
-@needs_real
 def test_resize_frames_pillow_is_the_release_resize():
     from PIL import Image
     frame = _frames(LARGE, [8])[0]

@@ -141,3 +141,76 @@ def test_short_audio_is_refused_or_padded(field_keys, field):
         results(416))['audio'].shape == (416, 2)
     with pytest.raises(ClipError):
         FrameAlignedSegments(short_audio_tolerance=0)(results(415))
+
+
+def _clip(available=None, num_frames=16, frame_indices=(3, ), rows=1024,
+          **extra):
+    results = dict(video_id='clip9', fbank=torch.arange(
+        rows, dtype=torch.float32)[:, None].repeat(1, 2),
+        frame_indices=list(frame_indices), num_frames=num_frames,
+        sampling='all_frames' if len(frame_indices) > 1 else 'random_frame',
+        **extra)
+    if available is not None:
+        results['fbank_num_frames'] = available
+    return results
+
+
+def test_spec_length_clip_uses_the_clips_own_frames():
+    """spec_length='clip': S = the frames that hold audio (within the fbank,
+    at least L), so a 5 s clip's 16 segments spread over its 5 s."""
+    T, L = 16, 416
+    transform = FrameAlignedSegments(spec_length='clip')
+    for available, rows, S in ((500, 1024, 500), (998, 600, 600),
+                               (400, 1024, 416)):
+        out = transform(_clip(available, T, range(T), rows,
+                              audio_path='a.wav'))
+        assert out['audio_segments'] == [segment_bounds(i, T, S, L)
+                                         for i in range(T)], (available, rows)
+        assert out['audio'][T - 1, 0, 0] == segment_bounds(T - 1, T, S, L)[0]
+    with pytest.raises(ValueError, match="spec_length must be an int, None "
+                       "or 'clip', got 'whole'"):
+        FrameAlignedSegments(spec_length='whole')
+
+
+def test_fbank_length_and_duration_when_not_given():
+    # no fbank_num_frames: the fbank's own length counts as audio
+    with pytest.raises(ClipError, match=r'audio is 3.00 s \(300 fbank frames\)'):
+        FrameAlignedSegments()(_clip(rows=300, audio_path='a.wav'))
+    # the clip's duration, when known, is what the message says
+    with pytest.raises(ClipError, match=r'audio is 2.96 s \(300 fbank'):
+        FrameAlignedSegments()(_clip(300, audio_duration=2.96,
+                                     audio_path='a.wav'))
+
+
+@pytest.mark.parametrize('keys,field', [
+    (dict(), 'wav'), (dict(audio_path='a.wav', video_file='b.mp4'), 'wav'),
+    (dict(video_file='b.mp4'), 'video')])
+def test_error_names_the_field_the_audio_came_from(keys, field):
+    with pytest.raises(ClipError, match=f"clip clip9: field '{field}'"):
+        FrameAlignedSegments()(_clip(300, **keys))
+
+
+def test_segments_that_are_mostly_padding_are_refused_or_logged():
+    """A 6 s clip (600 frames) in a 1024-frame fbank: frame 15's segment
+    608..1024 is 100 % padding. Frame 8 of a 5.12 s clip: 720 - 512 = 208
+    frames, exactly the 50 % allowed."""
+    message = (r"clip clip9: field 'wav': the segment of frame 15 of 16 "
+               r'\(fbank frames 608..1024\) is 100% padding: the audio ends '
+               r'at frame 600 \(6.00 s\)')
+    with pytest.raises(ClipError, match=message):
+        FrameAlignedSegments()(_clip(600, 16, (15, ), audio_path='a.wav'))
+    # the first frame is fine, the second is not: every frame is checked
+    with pytest.raises(ClipError, match='frame 15 of 16'):
+        FrameAlignedSegments()(_clip(600, 16, (0, 15), audio_path='a.wav'))
+    padded = FrameAlignedSegments(pad_short_audio=True)(
+        _clip(600, 16, (0, 15), audio_path='a.wav'))
+    assert padded['audio_segments'] == [(0, 416), (608, 1024)]
+    at_limit = FrameAlignedSegments()(_clip(512, 16, (8, ), audio_path='a.wav'))
+    assert at_limit['audio_segments'] == [(304, 720)]
+    with pytest.raises(ClipError, match='is 50% padding'):
+        FrameAlignedSegments(max_segment_padding=0.49)(
+            _clip(512, 16, (8, ), audio_path='a.wav'))
+    # no padding at all passes even with no padding allowed
+    assert FrameAlignedSegments(max_segment_padding=0.0)(
+        _clip(1024, 16, (8, ), audio_path='a.wav'))['audio_segments'] == \
+        [(304, 720)]

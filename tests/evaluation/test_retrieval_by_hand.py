@@ -126,3 +126,29 @@ def test_rank_summary_by_hand():
     odd = rank_summary(torch.tensor([4, 1, 9]))
     assert (odd['MedR'], odd['R@1'], odd['R@5'], odd['R@10']) == \
         (4.0, pytest.approx(100 / 3), pytest.approx(200 / 3), 100.0)
+
+
+def test_defaults_dtype_progress_and_messages(capsys):
+    visual, audio = integer_tokens()
+    scores = pair_scores(visual, audio, 'diagonal_mean')
+    # score_matrix: eq. 5 on cosine similarities unless told otherwise
+    np.testing.assert_allclose(score_matrix(visual, audio).numpy(), scores,
+                               rtol=1e-5, atol=1e-6)
+    ranks = retrieval_ranks(visual, audio)
+    assert ranks.dtype == torch.long
+    assert capsys.readouterr().err == ''  # no progress bar by default
+    shown = retrieval_ranks(visual, audio, 'block_max', progress=True,
+                            query_chunk_size=4)
+    assert shown.tolist() == retrieval_ranks(visual, audio, 'block_max').tolist()
+    assert 'ranking (block_max)' in capsys.readouterr().err
+    bad = torch.zeros(2, 3, 4, 5)
+    for call, name in ((lambda: as_token_sequences(bad), 'features'),
+                       (lambda: score_matrix(bad, bad), 'queries'),
+                       (lambda: score_matrix(visual, bad), 'candidates'),
+                       (lambda: retrieval_ranks(bad, bad), 'queries'),
+                       (lambda: retrieval_ranks(visual, bad), 'candidates')):
+        with pytest.raises(ValueError, match=f'^{name} must be '):
+            call()
+    from cavsync_mm.evaluation.functional.retrieval import score_block
+    with pytest.raises(ValueError, match="'diagonal_median'"):
+        score_block(visual, audio, 'diagonal_median', 3)

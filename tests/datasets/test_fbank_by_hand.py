@@ -142,3 +142,27 @@ def test_load_audio_transform_errors_name_clip_and_field(tmp_path):
     # a wav beside a video: the wav is read
     assert LoadAudio.audio_source(dict(audio_path='a.wav', video_file='b.mp4')) \
         == ('wav', 'a.wav')
+
+
+def test_fbank_edges():
+    """One frame exactly, one frame short of the target, 8 kHz windows,
+    float64 input, the default rate and a small std."""
+    one = noise(400)                          # exactly one 25 ms window
+    torch.testing.assert_close(kaldi_fbank(one, target_length=None),
+                               reference_fbank(one))
+    wave = noise(16000)
+    natural = reference_fbank(wave)           # 98 frames
+    short_by_one = kaldi_fbank(wave, target_length=natural.shape[0] + 1)
+    assert short_by_one.shape == (natural.shape[0] + 1, 128)
+    assert torch.all(short_by_one[-1] == 0)
+    at_8k = noise(300)                        # 2 frames at 8 kHz, none at 16
+    torch.testing.assert_close(kaldi_fbank(at_8k, 8000, target_length=None),
+                               reference_fbank(at_8k, 8000))
+    as_float64 = kaldi_fbank(wave.astype(np.float64), target_length=None)
+    assert as_float64.dtype == torch.float32
+    torch.testing.assert_close(as_float64, natural)
+    torch.testing.assert_close(
+        ComputeFbank(target_length=None)(dict(waveform=wave))['fbank'], natural)
+    torch.testing.assert_close(
+        NormalizeFbank(mean=0.0, std=0.5)(dict(audio=torch.ones(2, 2)))['audio'],
+        torch.full((2, 2), 2.0))

@@ -148,9 +148,7 @@ def _pipeline(size=32, segment_length=64):
         dict(type='mmaction.CenterCrop', crop_size=size),
         dict(type='AlignMaskWithImage'),
         dict(type='LoadAudio'),
-        # as configs/segmentation/toy_segmentation.py: the prompt's fbank
-        # is one segment long, so the 2 s prompt is never mostly padding
-        dict(type='ComputeFbank', target_length=segment_length),
+        dict(type='ComputeFbank', target_length=1024),
         dict(type='FrameAlignedSegments', segment_length=segment_length),
         dict(type='NormalizeFbank'),
         dict(type='PackSegmentationInputs'),
@@ -177,10 +175,9 @@ def test_dataset_aligns_mask_with_image(tmp_path):
     agreement = (blue == mask).float().mean()
     assert agreement > 0.97
     assert sample['data_samples'].gt_label.tolist() == [1]
-    # the prompt's fbank is one segment (64 frames) long, as in
-    # configs/segmentation/toy_segmentation.py: the middle frame's segment
-    # (centre 32) is shifted back to 0..64, all of it the 2 s tone
-    assert sample['data_samples'].audio_segments == [(0, 64)]
+    # the segment aligned with the middle frame (8 of 16) of the padded
+    # 1024-frame fbank: centre 512, 64 frames long
+    assert sample['data_samples'].audio_segments == [(480, 544)]
 
 
 def test_dataset_errors_name_entry_and_field(tmp_path):

@@ -1,8 +1,9 @@
 """cavsync_mm: the OpenMMLab toolkit for CAV-MAE Sync (CVPR 2025).
 
-Importing the package registers every component in the ``cavsync`` scope.
+Importing the package registers every component in the ``cavsync_mm`` scope.
+It changes nothing else: the fixes old OpenMMLab releases need on current
+torch are applied by ``cavsync_mm.compat.apply()`` (the tools call it).
 """
-from . import compat  # noqa: F401  (must come first: patches for current torch)
 from . import (apis, datasets, engine, evaluation, models,  # noqa: F401
                structures, visualization)
 from .version import __version__

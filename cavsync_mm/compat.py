@@ -1,8 +1,12 @@
 """What the pinned OpenMMLab releases need to run on current torch / numpy.
 
-``import cavsync_mm`` imports this module first; every fix lives here and
-nowhere else. Each fix is small, applied once (idempotent) and only changes
-behaviour where the old release breaks.
+Nothing here happens on ``import cavsync_mm``. The fixes are applied by
+:func:`apply` (idempotent), which the project's tools call first
+(``tools/train.py``, ``tools/test.py``, the analysis tools, the quickstart).
+Another program applies them with ``cavsync_mm.compat.apply()``, or from a
+config with ``custom_imports=dict(imports=['cavsync_mm.compat_apply'])`` (a
+module whose import calls :func:`apply`). Each fix is small and only changes
+behaviour where the old release breaks; each says when it can go.
 
 1. Checkpoints under ``weights_only=True`` (torch >= 2.6).
    ``torch.load`` now refuses every pickled global that is not on an
@@ -29,6 +33,8 @@ behaviour where the old release breaks.
    those statistics methods. A plain ``torch.load`` outside mmengine is not
    affected. A refused file raises :class:`CheckpointRefusedError` naming the
    file and the offending global; nothing in it is executed.
+   Can go when mmengine allow-lists its own checkpoint types (no release does
+   as of 0.10.7).
 
 2. ``AmpOptimWrapper`` on CPU. mmengine 0.10.7 asserts that a GPU/NPU/MLU
    is present, although ``torch.autocast`` runs on CPU with ``bfloat16``.
@@ -36,25 +42,48 @@ behaviour where the old release breaks.
    loss scaler (bfloat16 has float32's range and needs no scaling) and
    ``dtype`` defaulting to ``bfloat16``; asking for ``float16`` on CPU is a
    clear error. With an accelerator, mmengine's own code runs unchanged.
+   Can go when mmengine's ``AmpOptimWrapper`` accepts CPU (it only matters
+   for ``--amp`` runs on CPU, i.e. tests and the toy quickstart).
 
 3. ``init_dist('pytorch')`` on CPU. mmengine 0.10.7 calls
    ``torch.cuda.set_device`` unconditionally, which raises on a machine
    without CUDA, so multi-process CPU runs (``gloo``) could not start. Without
    CUDA the device is no longer set; with CUDA, mmengine's code runs
-   unchanged.
+   unchanged. Can go when mmengine skips ``set_device`` without CUDA.
 
 4. ``MMDistributedDataParallel`` of a CPU model. The Runner always passes
    ``device_ids=[LOCAL_RANK]``, which torch's ``DistributedDataParallel``
    rejects for a module on CPU; the ids are dropped for CPU modules only.
+   Can go together with 3 (GPU runs never need it).
 
-5. The ``cavsync`` scope name. MMEngine takes a registry scope for a package
-   name and imports ``<scope>.registry`` whenever it switches scope, warning
-   "Failed to import `None.registry`" on every Runner build, because the
-   scope ``cavsync`` lives in ``cavsync_mm.registry``. The module is also
-   made importable as ``cavsync.registry`` (an entry in ``sys.modules``
-   only; no ``cavsync`` package is created).
+5. ``_base_ = 'cavsync_mm::<folder>/<config>.py'``. MMEngine resolves a
+   ``package::`` base only for the packages in its fixed
+   ``mmengine.config.utils.MODULE2PACKAGE`` table, and finds the package with
+   ``get_installed_path``, which for a PEP 660 editable install
+   (``pip install -e .``) returns ``site-packages/cavsync_mm``, a folder that
+   does not exist. ``cavsync_mm`` is added to the table, and a path that does
+   not exist falls back to where Python imports the package from. The
+   configs themselves are shipped as ``cavsync_mm/.mim/configs`` by
+   ``setup.py`` (as mmpretrain does). Can go when mmengine lets packages
+   declare themselves (no release does) and resolves editable installs.
+
+6. ``import mmaction.models`` with the mmaction2 1.2.0 wheel. The wheel on
+   PyPI lacks the ``mmaction/models/localizers/drn`` folder that
+   ``mmaction/models/localizers/__init__.py`` imports, so ``mmaction.models``
+   (and any model build with ``default_scope='mmaction'``, which imports it)
+   raises ``ModuleNotFoundError``. Where the folder is missing, an empty
+   ``mmaction.models.localizers.drn.drn`` module is put in ``sys.modules``
+   whose ``DRN`` raises a clear error when built; every other mmaction model
+   imports and registers normally. Nothing is done where the folder exists.
+   mmaction's multimodal (VindLU) models are imported when ``transformers``
+   is installed, but they also need ``timm``, which mmaction does not check:
+   without ``timm`` they get mmaction's own placeholders (as without
+   ``transformers``). Can go with an mmaction2 wheel that ships ``drn`` and
+   checks ``timm`` (1.2.0 is the latest).
 """
 import contextlib
+import importlib.util
+import os
 import pickle
 import re
 import sys
@@ -66,7 +95,7 @@ import torch
 import torch.serialization
 
 __all__ = [
-    'CheckpointRefusedError', 'mmengine_checkpoint_globals',
+    'apply', 'CheckpointRefusedError', 'mmengine_checkpoint_globals',
     'MMENGINE_CHECKPOINT_GLOBALS'
 ]
 
@@ -258,15 +287,73 @@ def _patch_ddp_device_ids_on_cpu() -> None:
 
 
 # --------------------------------------------------------------------------
-# 5. the cavsync scope's registry module
+# 5. _base_ = 'cavsync_mm::...'
 # --------------------------------------------------------------------------
-def _alias_scope_registry() -> None:
-    from cavsync_mm import registry
-    sys.modules.setdefault(f'{registry.SCOPE}.registry', registry)
+def _register_config_package() -> None:
+    from mmengine.config import config as config_module
+    from mmengine.config import utils as config_utils
+    config_utils.MODULE2PACKAGE.setdefault('cavsync_mm', 'cavsync_mm')
+    original = config_module.get_installed_path
+    if getattr(original, '_cavsync_compat', False):
+        return
+
+    def get_installed_path(package: str) -> str:
+        path = original(package)
+        if not os.path.isdir(path):
+            spec = importlib.util.find_spec(package.replace('-', '_'))
+            if spec is not None and spec.origin is not None:
+                return os.path.dirname(spec.origin)
+        return path
+
+    get_installed_path._cavsync_compat = True
+    config_module.get_installed_path = get_installed_path
 
 
-_patch_checkpoint_loader()
-_patch_amp_optim_wrapper()
-_patch_init_dist_pytorch()
-_patch_ddp_device_ids_on_cpu()
-_alias_scope_registry()
+# --------------------------------------------------------------------------
+# 6. import mmaction.models with the 1.2.0 wheel
+# --------------------------------------------------------------------------
+class _MissingDRN:
+    """Stand-in for mmaction's DRN, which the PyPI wheel does not ship."""
+
+    def __init__(self, *args, **kwargs):
+        raise ImportError(
+            'mmaction2 1.2.0 from PyPI lacks mmaction/models/localizers/drn; '
+            'install mmaction2 from source to use DRN')
+
+
+def _complete_mmaction_wheel() -> None:
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or spec.origin is None:
+        return  # mmaction2 not installed: nothing to complete
+    drn_dir = os.path.join(os.path.dirname(spec.origin), 'models',
+                           'localizers', 'drn')
+    if importlib.util.find_spec('timm') is None:
+        from mmaction.utils import dependency
+        dependency.WITH_MULTIMODAL = False  # VindLU imports timm
+    name = 'mmaction.models.localizers.drn'
+    if os.path.isdir(drn_dir) or name in sys.modules:
+        return
+    package = types.ModuleType(name)
+    package.__path__ = []
+    module = types.ModuleType(f'{name}.drn')
+    module.DRN = _MissingDRN
+    package.drn = module
+    sys.modules[name] = package
+    sys.modules[f'{name}.drn'] = module
+
+
+_applied = False
+
+
+def apply() -> None:
+    """Apply every fix above (once; later calls do nothing)."""
+    global _applied
+    if _applied:
+        return
+    _patch_checkpoint_loader()
+    _patch_amp_optim_wrapper()
+    _patch_init_dist_pytorch()
+    _patch_ddp_device_ids_on_cpu()
+    _register_config_package()
+    _complete_mmaction_wheel()
+    _applied = True

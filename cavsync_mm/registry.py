@@ -1,9 +1,28 @@
-"""Child registries of MMEngine's roots, all in the ``cavsync`` scope.
+"""Child registries of MMEngine's roots, all in the ``cavsync_mm`` scope.
 
 ``import cavsync_mm`` registers every component; another OpenMMLab project can
 reach them with ``custom_imports=dict(imports=['cavsync_mm'])`` and
-``type='cavsync.<Name>'``.
+``type='cavsync_mm.<Name>'`` whatever its ``default_scope`` is.
+
+The scope is named after the package, as MMEngine expects: when it switches to
+a scope it imports ``<scope>.registry``, which is this module.
+
+Everything a cavsync_mm component builds itself (its default data
+preprocessor, losses, neck, the wrapped dataset of a mixup dataset, ...) is
+built through these registries, and their ``build`` runs inside the
+``cavsync_mm`` scope: unqualified types in a cavsync_mm component's config
+resolve here (then in MMEngine's roots) even when the Runner's default scope is
+``mmpretrain`` or ``mmaction``. Parts of other codebases inside a cavsync_mm
+component keep their prefix (``type='mmpretrain.LinearClsHead'``). An explicit
+``_scope_`` in a config still wins.
+
+``cavsync.<Name>`` (the scope's name before 0.2) is kept as a deprecated alias
+for ``type`` strings; ``default_scope`` must be ``'cavsync_mm'``.
 """
+import contextlib
+from typing import Callable
+
+from mmengine.registry import DefaultScope
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -28,12 +47,42 @@ from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-SCOPE = 'cavsync'
+SCOPE = 'cavsync_mm'
+#: Deprecated scope prefix, still accepted in ``type='cavsync.<Name>'``.
+ALIAS_SCOPE = 'cavsync'
+
+
+@contextlib.contextmanager
+def package_scope():
+    """Make ``cavsync_mm`` the default scope for the ``with`` block."""
+    current = DefaultScope.get_current_instance()
+    if current is not None and current.scope_name == SCOPE:
+        yield
+        return
+    with DefaultScope.overwrite_default_scope(SCOPE):
+        yield
+
+
+def _build_in_package_scope(inherited: Callable) -> Callable:
+    """The parent's build function, run inside the ``cavsync_mm`` scope."""
+
+    def build(cfg, *args, **kwargs):
+        with package_scope():
+            return inherited(cfg, *args, **kwargs)
+
+    return build
 
 
 def _child(name, parent, location):
-    return Registry(name, parent=parent, scope=SCOPE,
-                    locations=[f'cavsync_mm.{location}'])
+    registry = Registry(name, parent=parent, scope=SCOPE,
+                        locations=[f'cavsync_mm.{location}'],
+                        build_func=_build_in_package_scope(parent.build_func))
+    # MMEngine has no public alias for a scope. ``Registry.get('scope.Name')``
+    # looks the scope up in the root's ``_children`` dict, so a second key
+    # pointing at the same registry keeps old ``cavsync.<Name>`` types working
+    # (nothing is registered twice, no module is faked).
+    parent._children.setdefault(ALIAS_SCOPE, registry)
+    return registry
 
 
 RUNNERS = _child('runner', MMENGINE_RUNNERS, 'engine')

@@ -43,6 +43,13 @@ def pytest_runtest_makereport(item, call):
         f'Mark it @pytest.mark.{"/".join(SKIP_ALLOWED_MARKERS)} if a skip is '
         'legitimate where it happened.')
 
+# The suite runs the components as the tools do: with cavsync_mm.compat's
+# fixes applied (tests/test_compat.py checks that ``import cavsync_mm`` alone
+# applies none of them).
+from cavsync_mm import compat  # noqa: E402
+
+compat.apply()
+
 
 @pytest.fixture(scope='session')
 def repo_root() -> Path:

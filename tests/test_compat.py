@@ -1,15 +1,18 @@
-"""cavsync_mm.compat: real Runner checkpoints on torch >= 2.6, and no
-``mmaction.models`` anywhere in the toolkit."""
+"""cavsync_mm.compat: nothing on import, every fix on ``apply()``; real
+Runner checkpoints on torch >= 2.6, and no ``mmaction.models`` anywhere in the
+toolkit outside compat's opt-in fix for the mmaction2 wheel."""
 import io
 import re
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 import torch
 from mmengine.runner import Runner, load_checkpoint
 
-import cavsync_mm  # noqa: F401  (applies cavsync_mm.compat)
-from cavsync_mm.compat import CheckpointRefusedError
+from cavsync_mm.compat import CheckpointRefusedError  # conftest: apply()
 from repo_paths import REPO_ROOT
 
 # tests/fixtures/toy_regression.py: importing it registers the Toy* parts
@@ -38,7 +41,7 @@ def make_runner(work_dir, max_epochs, name, **kwargs):
             checkpoint=dict(type='CheckpointHook', interval=1),
             logger=dict(type='LoggerHook', interval=100)),
         randomness=dict(seed=0, deterministic=True),
-        default_scope='cavsync',
+        default_scope='cavsync_mm',
         log_level='WARNING')
     return Runner(**{**settings, **kwargs})
 
@@ -205,9 +208,16 @@ BANNED = [
 MMACTION_TYPE = re.compile(r'[\'"]mmaction\.(\w+)[\'"]')
 
 
+# compat's fix 6 names mmaction.models to make it importable, on request only
+# (``apply()``); nothing else in the toolkit may reach it.
+NOT_SCANNED = ('cavsync_mm/compat.py', )
+
+
 def _sources():
     for folder in SCANNED_FOLDERS:
-        yield from sorted((REPO_ROOT / folder).rglob('*.py'))
+        yield from sorted(
+            path for path in (REPO_ROOT / folder).rglob('*.py')
+            if path.relative_to(REPO_ROOT).as_posix() not in NOT_SCANNED)
 
 
 def _mmaction_names_without_models():
@@ -264,3 +274,57 @@ def test_scanner_catches_an_offending_source(tmp_path):
     ]
     assert 'Recognizer3D' not in _mmaction_names_without_models()
     assert 'DecordInit' in _mmaction_names_without_models()
+
+
+# --------------------------------------------------------------------------
+# opt-in: import alone changes nothing; apply() applies every fix
+# --------------------------------------------------------------------------
+SIDE_EFFECTS = textwrap.dedent("""
+    import json, matplotlib
+    backend = matplotlib.get_backend()
+    from mmengine.config import utils as config_utils
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.optim import AmpOptimWrapper
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def state():
+        return dict(
+            amp=AmpOptimWrapper.__init__.__module__,
+            ddp=MMDistributedDataParallel.__init__.__module__,
+            init_dist=dist_utils._init_dist_pytorch.__module__,
+            checkpoint=CheckpointLoader.load_checkpoint.__func__.__module__,
+            config_package='cavsync_mm' in config_utils.MODULE2PACKAGE,
+            backend_unchanged=matplotlib.get_backend() == backend)
+
+    before = state()
+    import cavsync_mm
+    import cavsync_mm.visualization
+    after_import = state()
+    from cavsync_mm import compat
+    compat.apply()
+    compat.apply()  # idempotent
+    after_apply = state()
+    import mmaction.models  # fix 6: the 1.2.0 wheel's missing drn folder
+    from mmaction.registry import MODELS
+    after_apply['mmaction_models'] = 'Recognizer3D' in MODELS.module_dict
+    print(json.dumps([before, after_import, after_apply]))
+    """)
+
+
+def test_import_changes_nothing_apply_fixes_everything(tmp_path):
+    result = subprocess.run([sys.executable, '-c', SIDE_EFFECTS],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import json
+    before, after_import, after_apply = json.loads(
+        result.stdout.strip().splitlines()[-1])
+    assert after_import == before
+    assert not before['config_package']
+    assert before['amp'].startswith('mmengine.')
+    for key in ('amp', 'ddp', 'init_dist', 'checkpoint'):
+        assert after_apply[key] == 'cavsync_mm.compat', key
+    assert after_apply['config_package']
+    assert after_apply['backend_unchanged']
+    assert after_apply['mmaction_models']

@@ -37,7 +37,7 @@ def test_there_are_configs():
                          ids=[str(p.relative_to(REPO_ROOT)) for p in CONFIGS])
 def test_pipeline_sizes_match_the_model(path):
     cfg = Config.fromfile(str(path))
-    assert cfg.get('default_scope') == 'cavsync'
+    assert cfg.get('default_scope') == 'cavsync_mm'
     encoder = _encoder(cfg.get('model'))
     if encoder is None:  # e.g. probes on cached features, centre prior
         return

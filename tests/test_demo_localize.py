@@ -12,7 +12,7 @@ from cavsync_mm.registry import MODELS
 
 CLIP = '00W1lcxW-WU_40.000.mp4'  # AudioSet, 256x144, 12.5 fps, 10 s
 TINY_MODEL = """
-default_scope = 'cavsync'
+default_scope = 'cavsync_mm'
 model = dict(
     type='CAVMAESync',
     backbone=dict(type='AudioVisualEncoder', embed_dims=32, encoder_depth=1,
@@ -29,7 +29,7 @@ def test_demo_writes_png_grid_and_mp4(real_data_dir, tmp_path, repo_root):
     config.write_text(TINY_MODEL)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    init_default_scope('cavsync')
+    init_default_scope('cavsync_mm')
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(str(config)).model)
     model.init_weights()

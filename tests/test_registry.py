@@ -1,5 +1,5 @@
 """Another OpenMMLab project reaches cavsync components from its own config:
-``custom_imports=dict(imports=['cavsync_mm'])`` and ``type='cavsync.<Name>'``
+``custom_imports=dict(imports=['cavsync_mm'])`` and ``type='cavsync_mm.<Name>'``
 through MMEngine's root registries."""
 import subprocess
 import sys
@@ -21,11 +21,11 @@ from cavsync_mm import registry as cavsync_registry
 EXTERNAL_CONFIG = """
 custom_imports = dict(imports=['cavsync_mm'], allow_failed_imports=False)
 default_scope = {default_scope!r}
-model = dict(type='cavsync.{model}', width=3)
-pretrainer = dict(type='cavsync.CAVMAESync')
-dataset = dict(type='cavsync.AudioVisualDataset')
-segments = dict(type='cavsync.FrameAlignedSegments')
-metric = dict(type='cavsync.RetrievalMetric')
+model = dict(type='cavsync_mm.{model}', width=3)
+pretrainer = dict(type='cavsync_mm.CAVMAESync')
+dataset = dict(type='cavsync_mm.AudioVisualDataset')
+segments = dict(type='cavsync_mm.FrameAlignedSegments')
+metric = dict(type='cavsync_mm.RetrievalMetric')
 """
 
 
@@ -59,12 +59,12 @@ def throwaway_model():
 @pytest.mark.parametrize('default_scope', ['mmpretrain', 'mmengine'])
 def test_scoped_type_builds_through_root_registry(tmp_path, throwaway_model,
                                                   default_scope):
-    """The mechanism: a foreign default scope still reaches cavsync.X."""
+    """The mechanism: a foreign default scope still reaches cavsync_mm.X."""
     cfg = Config.fromfile(
         write_external_config(tmp_path, throwaway_model.__name__,
                               default_scope))
-    assert cavsync_registry.MODELS.scope == 'cavsync'
-    assert 'cavsync' in ROOT_MODELS.children
+    assert cavsync_registry.MODELS.scope == 'cavsync_mm'
+    assert 'cavsync_mm' in ROOT_MODELS.children
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = ROOT_MODELS.build(cfg.model)
     assert type(model) is throwaway_model and model.width == 3
@@ -91,7 +91,7 @@ REGISTERED = [
                          ids=[name for _, _, name, _ in REGISTERED])
 def test_import_cavsync_mm_registers(tmp_path, key, root, name, build):
     cfg = Config.fromfile(write_external_config(tmp_path, 'Unused'))
-    assert cfg[key].type == f'cavsync.{name}'
+    assert cfg[key].type == f'cavsync_mm.{name}'
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         component = root.get(cfg[key].type)
         assert component is not None, (

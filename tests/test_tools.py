@@ -76,7 +76,7 @@ def test_train_resume_auto_continues_from_epoch_1(trained):
                       weights_only=False)['meta']  # our own file
     assert meta['epoch'] == 2
     # configs/_base_/default_runtime.py was inherited and dumped
-    assert "default_scope = 'cavsync'" in meta['cfg']
+    assert "default_scope = 'cavsync_mm'" in meta['cfg']
 
 
 def test_test_tool_dumps_predictions(trained):

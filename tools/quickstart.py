@@ -318,7 +318,7 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
         segment_agreement, segment_clip)
     from cavsync_mm.registry import DATASETS
     from cavsync_mm.visualization import draw_temporal_segmentation
-    init_default_scope('cavsync')
+    init_default_scope('cavsync_mm')
     scores, pictures = {}, {}
     for name, (_, config) in MODELS.items():
         cfg = Config.fromfile(str(REPO_ROOT / config))
@@ -359,7 +359,7 @@ def reconstructions(checkpoint, data_root, work_dir):
     from cavsync_mm.apis import init_model
     from cavsync_mm.registry import DATASETS
     from cavsync_mm.visualization import save_reconstruction
-    init_default_scope('cavsync')
+    init_default_scope('cavsync_mm')
     config, _ = MODELS['CAV-MAE Sync']
     cfg = Config.fromfile(str(REPO_ROOT / config))
     model = init_model(cfg, checkpoint)
@@ -480,6 +480,8 @@ def main():
     import torch
     torch.manual_seed(args.seed)
     import cavsync_mm  # noqa: F401
+    from cavsync_mm import compat
+    compat.apply()  # Runner checkpoints on torch >= 2.6, CPU gloo / AMP
     from cavsync_mm.datasets.synthetic import make_toy_dataset
     from cavsync_mm.visualization import save_loss_curves
 

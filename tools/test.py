@@ -18,7 +18,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-import cavsync_mm  # noqa: F401  (registers components, applies compat)
+import cavsync_mm  # noqa: F401  (registers the components)
+from cavsync_mm import compat
 from cavsync_mm.engine.runner_config import apply_common_args
 
 PREDICTION_SUFFIXES = ('.pkl', '.pickle')
@@ -93,6 +94,7 @@ def write_metrics(metrics: dict, path: str) -> None:
 
 
 def main(argv=None):
+    compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)

@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
+from cavsync_mm.compat import mmengine_checkpoint_globals
 from cavsync_mm.models.pretrainers.state_dict_mapping import (release_to_cavsync,
                                                               strip_module_prefix)
 from cavsync_mm.registry import MODELS
@@ -24,7 +25,11 @@ def load_model_weights(model: torch.nn.Module, checkpoint: Union[str, Path],
     ``module.``) are converted on the fly. With ``strict`` a missing or
     unexpected key is an error naming the file.
     """
-    loaded = _load_checkpoint(str(checkpoint), map_location='cpu')
+    # A Runner checkpoint pickles MMEngine / numpy types that torch >= 2.6
+    # refuses under weights_only=True: allow exactly those, for this load only
+    # (no global patch; see cavsync_mm.compat).
+    with mmengine_checkpoint_globals():
+        loaded = _load_checkpoint(str(checkpoint), map_location='cpu')
     state_dict = loaded.get('state_dict', loaded.get('model', loaded)) \
         if isinstance(loaded, dict) else loaded
     if _is_release_layout(state_dict):
@@ -50,7 +55,7 @@ def init_model(config: Union[str, Path, Config], checkpoint: Optional[str] = Non
         raise TypeError(f'config must be a file path or a Config, got {type(config).__name__}')
     if cfg_options:
         config.merge_from_dict(cfg_options)
-    init_default_scope(config.get('default_scope', 'cavsync'))
+    init_default_scope(config.get('default_scope', 'cavsync_mm'))
     model = MODELS.build(config.model)
     if checkpoint is not None:
         load_model_weights(model, checkpoint, strict=strict)

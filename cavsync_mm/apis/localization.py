@@ -41,12 +41,12 @@ def video_pipeline(num_frames: int, image_size: int, segment_length: int,
     """All-frames loading of one video: its T frames (short side resized to
     ``image_size``, bicubic, centre crop) and T frame-aligned segments."""
     return Compose([
-        dict(type='cavsync.LoadAudio'),
-        dict(type='cavsync.ComputeFbank', target_length=1024),
-        dict(type='cavsync.FrameAlignedSegments',
+        dict(type='cavsync_mm.LoadAudio'),
+        dict(type='cavsync_mm.ComputeFbank', target_length=1024),
+        dict(type='cavsync_mm.FrameAlignedSegments',
              segment_length=segment_length, rounding=rounding),
-        dict(type='cavsync.NormalizeFbank'),
-        dict(type='cavsync.LoadFrames'),
+        dict(type='cavsync_mm.NormalizeFbank'),
+        dict(type='cavsync_mm.LoadFrames'),
         dict(type='mmaction.Resize', scale=(-1, image_size),
              interpolation='bicubic'),
         dict(type='mmaction.CenterCrop', crop_size=image_size),

@@ -4,10 +4,7 @@ import os.path as osp
 from glob import glob
 from typing import Dict, List, Sequence
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def read_scalars(work_dir: str) -> List[dict]:
@@ -28,7 +25,9 @@ def save_loss_curves(runs: Dict[str, str], path: str,
                                             'loss_reconstruction_visual',
                                             'contrastive_accuracy')) -> str:
     """One panel per key, one line per run (``{run name: work dir}``)."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2))
+    # matplotlib's object API: no pyplot state, no global backend switch
+    fig = Figure(figsize=(4 * len(keys), 3.2))
+    axes = fig.subplots(1, len(keys), squeeze=False)[0]
     for name, work_dir in runs.items():
         records = read_scalars(work_dir)
         for ax, key in zip(axes, keys):
@@ -42,5 +41,4 @@ def save_loss_curves(runs: Dict[str, str], path: str,
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -2,11 +2,8 @@
 from pathlib import Path
 from typing import Sequence, Union
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import torch
+from matplotlib.figure import Figure
 
 
 def _frame_to_rgb(frame: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -52,8 +49,8 @@ def save_reconstruction(model, audio: torch.Tensor, frames: torch.Tensor,
     pictures = [frame, masked_frame,
                 _frame_to_rgb(results['frames'][index].float().cpu(), mean, std)]
 
-    figure, axes = plt.subplots(2, 3, figsize=(12, 6),
-                                gridspec_kw=dict(height_ratios=[1, 1.4]))
+    figure = Figure(figsize=(12, 6))  # no pyplot: no global backend switch
+    axes = figure.subplots(2, 3, gridspec_kw=dict(height_ratios=[1, 1.4]))
     titles = ('original', f'masked ({mask_ratio:.0%})', 'reconstruction')
     low, high = float(spectrogram.min()), float(spectrogram.max())
     for column, title in enumerate(titles):
@@ -68,5 +65,4 @@ def save_reconstruction(model, audio: torch.Tensor, frames: torch.Tensor,
     figure.tight_layout()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out_file, dpi=80)
-    plt.close(figure)
     return out_file

@@ -48,10 +48,9 @@ def draw_temporal_segmentation(frames: Union[np.ndarray, torch.Tensor],
             segment boundaries.
         title: optional title (e.g. the video id).
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure  # no pyplot: no backend switch
 
     frames = _frames_hwc(frames)
     num_frames = len(frames)
@@ -63,9 +62,10 @@ def draw_temporal_segmentation(frames: Union[np.ndarray, torch.Tensor],
     if spectrogram is not None:
         rows.append(('spectrogram', 1.0))
     rows += [(name, 0.25) for name in bars]
-    figure, axes = plt.subplots(
-        len(rows), 1, figsize=(max(8, num_frames * 0.8), 1.6 + sum(
-            height for _, height in rows) * 1.4),
+    figure = Figure(figsize=(max(8, num_frames * 0.8), 1.6 + sum(
+        height for _, height in rows) * 1.4))
+    axes = figure.subplots(
+        len(rows), 1,
         gridspec_kw=dict(height_ratios=[height for _, height in rows]),
         squeeze=False)
     axes = axes[:, 0]
@@ -80,7 +80,7 @@ def draw_temporal_segmentation(frames: Union[np.ndarray, torch.Tensor],
         axes[row].set_xticks([])
         row += 1
     palette = ListedColormap(
-        [(0.75, 0.75, 0.75)] + list(plt.get_cmap('tab10').colors))
+        [(0.75, 0.75, 0.75)] + list(colormaps['tab10'].colors))
     for name, labels in bars.items():
         labels = np.asarray(labels)
         colours = np.where(labels < 0, 0, labels % 10 + 1)[None]
@@ -101,5 +101,4 @@ def draw_temporal_segmentation(frames: Union[np.ndarray, torch.Tensor],
     if not osp.isdir(out_dir):
         raise FileNotFoundError(f'output folder {out_dir} does not exist')
     figure.savefig(out_file, dpi=100)
-    plt.close(figure)
     return out_file

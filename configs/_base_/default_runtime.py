@@ -6,7 +6,7 @@
 # `type='X'` resolves in cavsync_mm's registries first, then MMEngine's;
 # mmaction / mmpretrain parts are reached with the scope prefix, e.g.
 # type='mmaction.Resize'.
-default_scope = 'cavsync'
+default_scope = 'cavsync_mm'
 
 default_hooks = dict(
     # time per iteration and data loading time

@@ -131,12 +131,12 @@ def short_pipeline(segment_length=416, crop=32, pack=True):
 
 
 def use_cavsync_scope():
-    """Make ``Compose`` / dataset pipelines resolve names in ``cavsync``."""
+    """Make ``Compose`` / dataset pipelines resolve names in ``cavsync_mm``."""
     from mmengine.registry import DefaultScope
     if DefaultScope.get_current_instance() is None or \
-            DefaultScope.get_current_instance().scope_name != 'cavsync':
+            DefaultScope.get_current_instance().scope_name != 'cavsync_mm':
         DefaultScope.get_instance(f'cavsync-tests-{id(object())}',
-                                  scope_name='cavsync')
+                                  scope_name='cavsync_mm')
 
 
 class CapturedLog:

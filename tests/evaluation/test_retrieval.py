@@ -133,7 +133,7 @@ def test_metric_keys_values_and_single_tokens():
 
     # (D,) tokens (CAV-MAE) and temporal mean pooling give T = 1 retrieval
     pooled = METRICS.build(
-        dict(type='cavsync.RetrievalMetric', temporal_pooling='mean'))
+        dict(type='cavsync_mm.RetrievalMetric', temporal_pooling='mean'))
     pooled.process(None, samples_for(visual, audio))
     single = RetrievalMetric()
     single.process(None, samples_for(visual.mean(1), audio.mean(1)))

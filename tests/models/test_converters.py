@@ -41,7 +41,7 @@ def test_official_converter_round_trip_and_init_model(repo_root, tmp_path, relea
     assert set(back) == set(release)
     assert all(torch.equal(back[key], release[key]) for key in release)
 
-    config = Config(dict(model=tiny_cavsync(), default_scope='cavsync'))
+    config = Config(dict(model=tiny_cavsync(), default_scope='cavsync_mm'))
     generator = torch.Generator().manual_seed(0)
     audio = torch.randn(2, 64, 128, generator=generator)
     frames = torch.randint(0, 256, (2, 3, 32, 32), generator=generator, dtype=torch.uint8)
@@ -68,7 +68,7 @@ def test_converter_refuses_to_overwrite(repo_root, tmp_path, release_file):
 
 def test_init_model_rejects_a_checkpoint_of_another_model(tmp_path, release_file):
     path, _ = release_file
-    config = Config(dict(model=tiny_cavsync(num_register_tokens=4), default_scope='cavsync'))
+    config = Config(dict(model=tiny_cavsync(num_register_tokens=4), default_scope='cavsync_mm'))
     with pytest.raises(RuntimeError, match='register_tokens'):
         init_model(config, str(path))
 

@@ -159,7 +159,7 @@ def test_dataset_aligns_mask_with_image(tmp_path):
     from mmengine.registry import init_default_scope
     from cavsync_mm.datasets.sound_prompted_segmentation import \
         SoundPromptedSegmentationDataset
-    init_default_scope('cavsync')
+    init_default_scope('cavsync_mm')
     root = _write_segmentation_set(tmp_path)
     dataset = SoundPromptedSegmentationDataset(
         'annotations.json', data_root=str(root), pipeline=_pipeline())

@@ -127,7 +127,7 @@ def cached_probe(real_data_dir, tmp_path_factory):
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from cavsync_mm.datasets.feature_cache import build_feature_cache
-    init_default_scope('cavsync')
+    init_default_scope('cavsync_mm')
     root = tmp_path_factory.mktemp('probe')
     (root / 'labels.csv').write_text(
         'index,mid,display_name\n0,c0,zero\n1,c1,one\n')

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 import cavsync_mm  # noqa: F401  (registers the components)
 from cavsync_mm.engine import NonFiniteGuardHook
+from cavsync_mm import compat
 from cavsync_mm.registry import MODELS
 
 
@@ -59,13 +60,14 @@ def synthetic_batch(model, batch_size, generator):
 
 
 def main(argv=None):
+    compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device is available')
     cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'cavsync'))
+    init_default_scope(cfg.get('default_scope', 'cavsync_mm'))
     model = MODELS.build(cfg.model).to(args.device).train()
     optimizer_cfg = cfg.optim_wrapper.optimizer
     optimizer = torch.optim.Adam(model.parameters(), lr=optimizer_cfg.get('lr', 2e-4),

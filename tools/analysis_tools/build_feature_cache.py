@@ -41,12 +41,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import cavsync_mm  # noqa: F401  (registers the components)
+    from cavsync_mm import compat
+    compat.apply()  # loads a Runner checkpoint (torch >= 2.6)
     from cavsync_mm.datasets.feature_cache import build_feature_cache
     from cavsync_mm.registry import MODELS
     from mmengine.registry import init_default_scope
 
     cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'cavsync'))
+    init_default_scope(cfg.get('default_scope', 'cavsync_mm'))
     if cfg.model.get('backbone') is None:
         raise SystemExit(f'{args.config}: model.backbone is empty; pass a '
                          'probing config on raw clips')

@@ -1,4 +1,4 @@
-"""Pipeline transforms of cavsync (registered in the ``cavsync`` scope)."""
+"""Pipeline transforms of cavsync (registered in the ``cavsync_mm`` scope)."""
 from .audio import (ComputeFbank, LoadAudio, NormalizeFbank, kaldi_fbank,
                     load_audio, num_fbank_frames, probe_audio_duration)
 from .augment import RandomTimeShift, SpecAugment

@@ -49,7 +49,7 @@ class SoundPromptedLocalizer(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
-            data_preprocessor = dict(type='cavsync.AudioVisualDataPreprocessor')
+            data_preprocessor = dict(type='cavsync_mm.AudioVisualDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         if heatmap not in HEATMAP_SOURCES:

@@ -151,3 +151,39 @@ def test_old_cavsync_prefix_is_an_alias(tmp_path, toy_root):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         loss = MODELS.build(dict(type='cavsync.InfoNCELoss'))
     assert type(loss).__module__.startswith('cavsync_mm.')
+
+
+MIM_STYLE_CONFIG = """
+_base_ = 'cavsync_mm::toy/cavsync_toy.py'
+default_scope = 'mmpretrain'
+train_dataloader = dict(batch_size=2)
+"""
+
+
+def test_mim_style_base_config_composes(tmp_path):
+    """``_base_ = 'cavsync_mm::...'`` reads the configs setup.py ships as
+    ``cavsync_mm/.mim`` and scopes what it brings to ``cavsync_mm``."""
+    from repo_paths import REPO_ROOT
+    mim_configs = REPO_ROOT / 'cavsync_mm' / '.mim' / 'configs'
+    if not mim_configs.exists():  # a checkout not (re)installed since 0.2:
+        # run what `pip install -e .` runs (setup.py's mim extension)
+        import subprocess
+        import sys
+        subprocess.run([
+            sys.executable, '-c', 'import sys; sys.argv = ["setup.py", '
+            '"develop"]; import setup; setup.add_mim_extension()'
+        ], cwd=REPO_ROOT, check=True, timeout=60)
+    assert (mim_configs / 'toy' / 'cavsync_toy.py').is_file()
+    config = tmp_path / 'my_project' / 'cavsync_from_mmpretrain.py'
+    config.parent.mkdir()
+    config.write_text(MIM_STYLE_CONFIG)
+    cfg = Config.fromfile(str(config))
+    assert cfg.default_scope == 'mmpretrain'
+    assert cfg.model._scope_ == 'cavsync_mm'
+    assert cfg.train_dataloader.dataset._scope_ == 'cavsync_mm'
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.model.backbone.embed_dims == 64
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'CAVMAESync'
+    assert model.backbone.audio_patch_embed.image_size == (128, 416)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install cavsync_mm with its test extras into the current Python, then run the test suite.
+# Install cavsync_mm and its tested dependencies into the project's .venv
+# (created on first use, see tools/setup_venv.sh), then run the test suite
+# with it. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install --quiet --disable-pip-version-check -e ".[tests]"
-exec python -m pytest tests "$@"
+PYTHON="$(bash tools/setup_venv.sh | tail -n 1)"
+exec "$PYTHON" -m pytest tests "$@"

@@ -14,37 +14,17 @@ from mmengine.evaluator import Evaluator
 from mmengine.registry import DATASETS, MODELS, DefaultScope
 from mmengine.runner import Runner
 
-from cavsync_mm.datasets.synthetic import make_toy_dataset
+from tiny_av import make_tiny_toy, tiny_model, tiny_pipeline
 
 SCOPES = ['mmpretrain', 'mmaction']
 
-# A tiny CAV-MAE Sync: 32 px frames, 64-frame audio segments, width 32.
 FOREIGN_CONFIG = """
 custom_imports = dict(imports=['cavsync_mm'], allow_failed_imports=False)
 default_scope = {scope!r}
-data_root = {data_root!r}
-model = dict(
-    type='cavsync_mm.CAVMAESync',
-    # the parts of a cavsync_mm model resolve in cavsync_mm's scope
-    backbone=dict(type='AudioVisualEncoder', embed_dims=32, encoder_depth=1,
-                  num_heads=4, image_size=32, audio_length=64,
-                  num_register_tokens=2),
-    neck=dict(type='AudioVisualMAEDecoder', decoder_embed_dims=16,
-              decoder_depth=1, decoder_num_heads=4))
-pipeline = [
-    dict(type='cavsync_mm.LoadAudio', sample_rate=16000, mono='mean'),
-    dict(type='cavsync_mm.ComputeFbank', num_mel_bins=128,
-         target_length=1024),
-    dict(type='cavsync_mm.FrameAlignedSegments', segment_length=64),
-    dict(type='cavsync_mm.NormalizeFbank'),
-    dict(type='cavsync_mm.LoadFrames'),
-    dict(type='mmaction.Resize', scale=(-1, 32)),
-    dict(type='mmaction.CenterCrop', crop_size=32),
-    dict(type='cavsync_mm.PackAudioVisualInputs'),
-]
-dataset = dict(type='cavsync_mm.AudioVisualDataset', data_root=data_root,
+model = {model!r}
+dataset = dict(type='cavsync_mm.AudioVisualDataset', data_root={data_root!r},
                ann_file='{ann_file}', label_file='class_labels_indices.csv',
-               sampling='{sampling}', num_frames=16, pipeline=pipeline)
+               sampling='{sampling}', num_frames=16, pipeline={pipeline!r})
 evaluator = dict(type='cavsync_mm.RetrievalMetric')
 """
 
@@ -67,8 +47,7 @@ log_level = 'WARNING'
 @pytest.fixture(scope='module')
 def toy_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('toy')
-    make_toy_dataset(str(root), num_clips=8, val_clips=4, num_classes=2,
-                     frame_size=32, workers=1, progress=False)
+    make_tiny_toy(root)
     return root
 
 
@@ -79,7 +58,9 @@ def foreign_config(tmp_path, scope, toy_root, sampling='random_frame',
     path.write_text(
         textwrap.dedent(
             FOREIGN_CONFIG.format(scope=scope, data_root=str(toy_root),
-                                  sampling=sampling, ann_file=ann_file)) +
+                                  sampling=sampling, ann_file=ann_file,
+                                  model=tiny_model('cavsync_mm.'),
+                                  pipeline=tiny_pipeline('cavsync_mm.'))) +
         extra)
     return Config.fromfile(str(path))
 

@@ -295,8 +295,9 @@ def segmentation(checkpoint, data_root, work_dir):
              'toy_segmentation_center_prior.py')):
         out_dir = work_dir / 'segmentation' / _slug(method)
         metrics = run_test(config, checkpoint, out_dir, data_root,
-                           dict(test_evaluator=dict(
-                               out_dir=str(out_dir / 'heatmaps'))))
+                           dict(default_hooks=dict(visualization=dict(
+                               enable=True, max_samples=4,
+                               out_dir=str(out_dir / 'heatmaps')))))
         results[method] = (_first(metrics, ('mAP', )),
                            _first(metrics, ('mIoU', )))
     return results

@@ -5,9 +5,11 @@ from .data_health_hook import DataHealthError, DataHealthHook
 from .exact_resume import ExactResumeHook, ResumableEpochBasedTrainLoop
 from .non_finite_guard import NonFiniteError, NonFiniteGuardHook
 from .progress_bar_hook import ProgressBarHook
+from .visualization_hook import AVVisualizationHook
 
 __all__ = [
     'CheckpointFitHook', 'DataHealthError', 'DataHealthHook',
     'ExactResumeHook', 'MidEpochCheckpointHook', 'NonFiniteError',
-    'NonFiniteGuardHook', 'ProgressBarHook', 'ResumableEpochBasedTrainLoop'
+    'NonFiniteGuardHook', 'ProgressBarHook', 'ResumableEpochBasedTrainLoop',
+    'AVVisualizationHook'
 ]

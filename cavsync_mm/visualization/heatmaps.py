@@ -66,7 +66,18 @@ def save_heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, path: str,
                          mask: Optional[np.ndarray] = None,
                          title: Optional[str] = None,
                          alpha: float = 0.5, min_side: int = 192) -> str:
-    """Write ``image | overlay`` side by side as a PNG.
+    """Write :func:`heatmap_overlay_panel` as a PNG."""
+    return _save_png(
+        heatmap_overlay_panel(image, heatmap, mask, title, alpha, min_side),
+        path)
+
+
+def heatmap_overlay_panel(image: np.ndarray, heatmap: np.ndarray,
+                          mask: Optional[np.ndarray] = None,
+                          title: Optional[str] = None,
+                          alpha: float = 0.5,
+                          min_side: int = 192) -> np.ndarray:
+    """``image | overlay`` side by side, uint8 RGB.
 
     With ``mask`` (bool ``(H, W)``) its outline is drawn in white on the
     overlay; with ``title`` a caption band is added above. Images smaller
@@ -85,7 +96,7 @@ def save_heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, path: str,
     panel = np.concatenate([image, overlay], 1)
     if title:
         panel = _with_caption(panel, title)
-    return _save_png(panel, path)
+    return panel
 
 
 def _with_caption(panel: np.ndarray, text: str) -> np.ndarray:

@@ -2,8 +2,11 @@
 from pathlib import Path
 from typing import Sequence, Union
 
+import numpy as np
 import torch
 from matplotlib.figure import Figure
+
+from .figure import figure_to_rgb
 
 
 def _frame_to_rgb(frame: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -13,25 +16,41 @@ def _frame_to_rgb(frame: torch.Tensor, mean: Sequence[float], std: Sequence[floa
     return ((frame * std + mean) / 255.).clamp(0, 1).permute(1, 2, 0)
 
 
-@torch.no_grad()
 def save_reconstruction(model, audio: torch.Tensor, frames: torch.Tensor,
                         out_file: Union[str, Path], mask_ratio: float = 0.75,
                         index: int = 0, overwrite: bool = False) -> Path:
-    """Write a 2 x 3 PNG (spectrogram / frame: original, masked, reconstructed).
-
-    Args:
-        model: a ``CAVMAESync`` (its ``reconstruct`` method is used).
-        audio / frames: normalised model inputs ``(N, L, F)`` / ``(N, 3, H, W)``
-            (the data preprocessor's output).
-        out_file: PNG path; an existing file is kept unless ``overwrite``.
-        mask_ratio: fraction of patches hidden from the encoder.
-        index: which sample of the batch to draw.
-    """
+    """Write :func:`reconstruction_figure` as a PNG; an existing file is kept
+    unless ``overwrite``."""
     out_file = Path(out_file)
     if out_file.suffix.lower() != '.png':
         raise ValueError(f'{out_file}: pictures are written as PNG')
     if out_file.exists() and not overwrite:
         raise FileExistsError(f'{out_file} exists; pass overwrite=True to replace it')
+    figure = reconstruction_figure(model, audio, frames, mask_ratio, index)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out_file, dpi=80)
+    return out_file
+
+
+def draw_reconstruction(model, audio: torch.Tensor, frames: torch.Tensor,
+                        mask_ratio: float = 0.75, index: int = 0) -> np.ndarray:
+    """:func:`reconstruction_figure` as a uint8 RGB array."""
+    return figure_to_rgb(
+        reconstruction_figure(model, audio, frames, mask_ratio, index), dpi=80)
+
+
+@torch.no_grad()
+def reconstruction_figure(model, audio: torch.Tensor, frames: torch.Tensor,
+                          mask_ratio: float = 0.75, index: int = 0) -> Figure:
+    """2 x 3 panels (spectrogram / frame: original, masked, reconstructed).
+
+    Args:
+        model: a ``CAVMAESync`` (its ``reconstruct`` method is used).
+        audio / frames: normalised model inputs ``(N, L, F)`` / ``(N, 3, H, W)``
+            (the data preprocessor's output).
+        mask_ratio: fraction of patches hidden from the encoder.
+        index: which sample of the batch to draw.
+    """
     model.eval()
     results = model.reconstruct(audio, frames, mask_ratio=mask_ratio)
     preprocessor = model.data_preprocessor
@@ -63,6 +82,4 @@ def save_reconstruction(model, audio: torch.Tensor, frames: torch.Tensor,
         axes[1, column].set_title(f'frame: {title}')
         axes[1, column].axis('off')
     figure.tight_layout()
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out_file, dpi=80)
-    return out_file
+    return figure

@@ -6,6 +6,8 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .figure import figure_to_rgb
+
 BAR_TITLES = {
     'visual': 'visual',
     'audio_visual': 'audio-visual',
@@ -36,7 +38,30 @@ def draw_temporal_segmentation(frames: Union[np.ndarray, torch.Tensor],
                                bars: Dict[str, Sequence[int]],
                                out_file: str,
                                title: Optional[str] = None) -> str:
-    """Write the PNG ``out_file`` and return its path.
+    """Write :func:`temporal_segmentation_figure` as the PNG ``out_file``
+    (its folder must exist) and return its path."""
+    out_dir = osp.dirname(osp.abspath(out_file))
+    if not osp.isdir(out_dir):
+        raise FileNotFoundError(f'output folder {out_dir} does not exist')
+    temporal_segmentation_figure(frames, spectrogram, bars, title).savefig(
+        out_file, dpi=100)
+    return out_file
+
+
+def temporal_segmentation_image(frames: Union[np.ndarray, torch.Tensor],
+                                spectrogram: Optional[np.ndarray],
+                                bars: Dict[str, Sequence[int]],
+                                title: Optional[str] = None) -> np.ndarray:
+    """:func:`temporal_segmentation_figure` as a uint8 RGB array."""
+    return figure_to_rgb(
+        temporal_segmentation_figure(frames, spectrogram, bars, title))
+
+
+def temporal_segmentation_figure(frames: Union[np.ndarray, torch.Tensor],
+                                 spectrogram: Optional[np.ndarray],
+                                 bars: Dict[str, Sequence[int]],
+                                 title: Optional[str] = None):
+    """The frames, the spectrogram and one bar per labelling.
 
     Args:
         frames: the T frames, uint8 (or float, rescaled for display).
@@ -97,8 +122,4 @@ def draw_temporal_segmentation(frames: Union[np.ndarray, torch.Tensor],
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    out_dir = osp.dirname(osp.abspath(out_file))
-    if not osp.isdir(out_dir):
-        raise FileNotFoundError(f'output folder {out_dir} does not exist')
-    figure.savefig(out_file, dpi=100)
-    return out_file
+    return figure

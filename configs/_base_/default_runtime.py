@@ -34,6 +34,10 @@ default_hooks = dict(
     # load_from / resume files must fit the model (names the converter to
     # run otherwise); allow_partial=True loads just the matching part
     checkpoint_fit=dict(type='CheckpointFitHook', allow_partial=False),
+    # pictures of the first val / test batch (heatmaps, segment bars,
+    # reconstructions) sent to the vis backends below; off by default:
+    #   --cfg-options default_hooks.visualization.enable=True
+    visualization=dict(type='AVVisualizationHook', enable=False),
 )
 
 env_cfg = dict(
@@ -45,8 +49,12 @@ env_cfg = dict(
 
 log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
 
+# Scalars and pictures go to work_dir/<timestamp>/vis_data. TensorBoard too
+# (pip install tensorboard, or .[tensorboard]) with this one line:
+#   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+visualizer = dict(
+    type='AVVisualizer', vis_backends=vis_backends, name='visualizer')
 
 log_level = 'INFO'
 

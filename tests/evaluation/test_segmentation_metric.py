@@ -116,16 +116,8 @@ def test_shape_mismatch_and_missing_field_name_the_sample():
                                    gt_label=torch.tensor(0))])
 
 
-def test_out_dir_writes_overlay_pngs(tmp_path):
-    from PIL import Image
-    mask = _square_mask()
-    frames = torch.randint(0, 255, (3, 16, 16), dtype=torch.uint8)
-    metric = SoundPromptedSegmentationMetric(out_dir=str(tmp_path))
-    metric.dataset_meta = dict(classes=['dog'])
-    metric.process(dict(inputs=dict(frames=[frames])),
-                   [dict(heatmap=mask.float(), gt_mask=mask,
-                         gt_label=torch.tensor(0), img_path='a/b/x1.jpg')])
-    with Image.open(tmp_path / 'x1.png') as image:
-        assert image.format == 'PNG'
-        # image | overlay, the 16 px image enlarged 12x to the 192 px minimum
-        assert image.size[0] == 2 * 16 * 12
+def test_out_dir_is_refused_and_points_to_the_hook(tmp_path):
+    """A metric scores; the pictures come from AVVisualizationHook
+    (tests/models/test_localizer.py draws them through tools/test.py)."""
+    with pytest.raises(ValueError, match='AVVisualizationHook'):
+        SoundPromptedSegmentationMetric(out_dir=str(tmp_path))

@@ -211,8 +211,9 @@ def test_tools_test_segmentation_end_to_end(tmp_path, repo_root):
                                        ann_file='annotations.json',
                                        pipeline=_pipeline())
     cfg.test_dataloader.batch_size = 2
-    cfg.test_evaluator.update(out_dir=str(tmp_path / 'overlays'),
-                              classwise=True)
+    cfg.test_evaluator.update(classwise=True)
+    cfg.default_hooks.visualization.update(
+        enable=True, out_dir=str(tmp_path / 'overlays'), num_batches=2)
     config_file = tmp_path / 'seg.py'
     cfg.dump(str(config_file))
     dump = tmp_path / 'predictions.pkl'

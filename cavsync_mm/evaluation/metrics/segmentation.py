@@ -6,7 +6,6 @@ class mask, IoU is the best IoU over ``num_thresholds`` thresholds evenly
 spaced between the smallest and the largest heatmap value of those pixels.
 ``mAP`` / ``mIoU`` are the means over classes, in percent.
 """
-import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -111,9 +110,9 @@ class SoundPromptedSegmentationMetric(BaseMetric):
             (DenseAV's code; it does not change AP nor the best IoU),
             ``'per_image'`` or ``'none'``.
         classwise: also report ``AP_<class>`` / ``IoU_<class>``.
-        out_dir: when set, write one PNG per sample (image, heatmap overlay,
-            mask outline) into this folder. The images are taken from the
-            data batch (``inputs['frames']``, uint8 ``(3, H, W)``).
+        out_dir: no longer supported (a metric only scores): pictures of
+            the heatmaps come from ``AVVisualizationHook``, e.g.
+            ``default_hooks.visualization.enable=True``.
     """
     default_prefix = 'sound_prompted_segmentation'
 
@@ -127,10 +126,15 @@ class SoundPromptedSegmentationMetric(BaseMetric):
         self.num_thresholds = num_thresholds
         self.min_max = min_max
         self.classwise = classwise
-        self.out_dir = out_dir
+        if out_dir is not None:
+            raise ValueError(
+                'SoundPromptedSegmentationMetric(out_dir=...) is gone: the '
+                'heatmap pictures are drawn by the visualization hook: '
+                "default_hooks.visualization=dict(type='AVVisualizationHook',"
+                f' enable=True, out_dir={out_dir!r})')
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for index, sample in enumerate(data_samples):
+        for sample in data_samples:
             name = sample.get('img_path') or sample.get('video_id') or str(
                 len(self.results))
             for field in ('heatmap', 'gt_mask', 'gt_label'):
@@ -147,22 +151,6 @@ class SoundPromptedSegmentationMetric(BaseMetric):
             label = int(torch.as_tensor(sample['gt_label']).flatten()[0])
             self.results.append(
                 dict(heatmap=heatmap, gt_mask=gt_mask, label=label))
-            if self.out_dir is not None:
-                self._write_overlay(data_batch, index, sample, heatmap,
-                                    gt_mask, name)
-
-    def _write_overlay(self, data_batch, index, sample, heatmap, gt_mask,
-                       name):
-        from cavsync_mm.visualization.heatmaps import save_heatmap_overlay
-        frames = data_batch['inputs']['frames'][index]
-        image = torch.as_tensor(frames).permute(1, 2, 0).numpy()
-        classes = (self.dataset_meta or {}).get('classes')
-        label = int(torch.as_tensor(sample['gt_label']).flatten()[0])
-        title = classes[label] if classes else f'class {label}'
-        stem = osp.splitext(osp.basename(str(name)))[0]
-        save_heatmap_overlay(image, heatmap.numpy(),
-                             osp.join(self.out_dir, f'{stem}.png'),
-                             mask=gt_mask.numpy(), title=title)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         heatmaps = min_max_normalise([r['heatmap'] for r in results],

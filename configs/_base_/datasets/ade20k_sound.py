@@ -37,6 +37,7 @@ test_dataloader = dict(
 test_evaluator = dict(
     type='SoundPromptedSegmentationMetric',
     num_thresholds=20,
-    min_max='global',
-    out_dir=None)  # a folder here writes one overlay PNG per image
+    min_max='global')
+# overlay PNGs of the first batch: --cfg-options
+#   default_hooks.visualization.enable=True default_hooks.visualization.out_dir=DIR
 test_cfg = dict(type='TestLoop')

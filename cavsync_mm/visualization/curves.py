@@ -2,7 +2,7 @@
 import json
 import os.path as osp
 from glob import glob
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 from matplotlib.figure import Figure
 
@@ -23,13 +23,17 @@ def save_loss_curves(runs: Dict[str, str], path: str,
                      keys: Sequence[str] = ('loss_contrastive',
                                             'loss_reconstruction_audio',
                                             'loss_reconstruction_visual',
-                                            'contrastive_accuracy')) -> str:
-    """One panel per key, one line per run (``{run name: work dir}``)."""
+                                            'contrastive_accuracy'),
+                     reader: Callable[[str], List[dict]] = None) -> str:
+    """One panel per key, one line per run (``{run name: work dir}``;
+    ``reader`` turns a run's entry into its records, :func:`read_scalars` by
+    default)."""
+    reader = reader or read_scalars
     # matplotlib's object API: no pyplot state, no global backend switch
     fig = Figure(figsize=(4 * len(keys), 3.2))
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     for name, work_dir in runs.items():
-        records = read_scalars(work_dir)
+        records = reader(work_dir)
         for ax, key in zip(axes, keys):
             points = [(r['iter'], r[key]) for r in records if key in r]
             if points:

@@ -14,6 +14,11 @@ runtime and the model).
 ``--guard`` also times every step with NonFiniteGuardHook's checks (loss
 terms, gradients before the step, weights after it), alternating guarded and
 plain steps in the same process, and prints the guarded / plain ratio.
+
+On a GPU it also prints the model FLOPs utilisation: the train step's FLOPs
+(``get_flops.py``: 3 x the forward pass, counted on this model) per median
+step time, over the GPU's dense peak for the step's dtype (bfloat16 with
+--amp, float32 without; ``--peak-tflops`` for GPUs not in ``PEAK_TFLOPS``).
 """
 import argparse
 import resource
@@ -30,6 +35,14 @@ import cavsync_mm  # noqa: F401  (registers the components)
 from cavsync_mm.engine import NonFiniteGuardHook
 from cavsync_mm import compat
 from cavsync_mm.registry import MODELS
+from get_flops import train_step_flops  # this folder (sys.path[0])
+
+# Dense peak TFLOP/s from the vendors' data sheets (SXM parts).
+PEAK_TFLOPS = {
+    'H200': dict(bfloat16=989.4, float32=66.9),
+    'H100': dict(bfloat16=989.4, float32=66.9),
+    'A100': dict(bfloat16=312.0, float32=19.5),
+}
 
 
 def parse_args(argv=None):
@@ -45,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--guard', action='store_true',
                         help='also time steps guarded by NonFiniteGuardHook (alternating)')
+    parser.add_argument('--peak-tflops', type=float, default=None,
+                        help='the GPU\'s dense peak for the step\'s dtype (MFU); default: '
+                        'PEAK_TFLOPS by device name')
     return parser.parse_args(argv)
 
 
@@ -128,6 +144,26 @@ def main(argv=None):
         guarded = statistics.median(guarded_times)
         print(f'median guarded step (NonFiniteGuardHook checks): {guarded:.3f} s, '
               f'{guarded / median:.3f} x the plain step')
+    if args.device == 'cuda':
+        report_mfu(model, args, median)
+
+
+def report_mfu(model, args, median):
+    """Model FLOPs utilisation of the median step."""
+    flops = train_step_flops(model, args.batch_size)['train_step_flops']
+    dtype = 'bfloat16' if args.amp else 'float32'
+    name = torch.cuda.get_device_name()
+    peak = args.peak_tflops
+    if peak is None:
+        peak = next((p[dtype] for key, p in PEAK_TFLOPS.items() if key in name), None)
+    achieved = flops / median / 1e12
+    print(f'train step: {flops / 1e9:.1f} GFLOPs (get_flops.py), achieved '
+          f'{achieved:.1f} TFLOP/s')
+    if peak is None:
+        print(f'MFU: unknown peak for {name!r}; pass --peak-tflops')
+    else:
+        print(f'MFU: {100 * achieved / peak:.1f} % of {peak:.1f} TFLOP/s '
+              f'({name}, {dtype} dense peak)')
 
 
 if __name__ == '__main__':

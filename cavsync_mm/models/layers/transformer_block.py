@@ -8,35 +8,31 @@ norms. This is how the joint block of CAV-MAE (Sync) runs three passes with one
 set of attention/MLP weights; the modality encoders and the decoder always use
 the shared norms (their audio/visual norms exist so that every block has the
 same state-dict layout as the authors' release).
+
+Why not mmpretrain's ``TransformerEncoderLayer``: it has one norm pair, and
+the joint block needs three (shared / audio / visual) around one attention and
+one MLP, selected per pass; the attention itself is mmpretrain's.
 """
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
+from mmpretrain.models.utils import MultiheadAttention
 from torch import nn
 
 MODALITIES = (None, 'audio', 'visual')
 
 
-class MultiheadSelfAttention(nn.Module):
-    """Multi-head self-attention (fused qkv with bias) on ``F.scaled_dot_product_attention``."""
+class MultiheadSelfAttention(MultiheadAttention):
+    """mmpretrain's ``MultiheadAttention`` (fused ``qkv`` with bias, ``proj``,
+    torch's ``scaled_dot_product_attention``, no dropout) with this package's
+    signature. Same state-dict keys (``qkv.*``, ``proj.*``) and bit-exact
+    outputs as the hand-written layer it replaces (tests/models)."""
 
     def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True):
-        super().__init__()
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by '
                              f'num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)
-        self.proj = nn.Linear(embed_dims, embed_dims)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        batch, length, dims = tokens.shape
-        qkv = self.qkv(tokens).reshape(batch, length, 3, self.num_heads,
-                                       dims // self.num_heads)
-        query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        attended = F.scaled_dot_product_attention(query, key, value)
-        return self.proj(attended.transpose(1, 2).reshape(batch, length, dims))
+        super().__init__(embed_dims, num_heads, qkv_bias=qkv_bias)
 
 
 class FeedForward(nn.Module):

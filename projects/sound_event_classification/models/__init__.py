@@ -1,0 +1,3 @@
+from .audio_encoder import CAVMAESyncAudioEncoder
+
+__all__ = ['CAVMAESyncAudioEncoder']

@@ -291,8 +291,8 @@ def segmentation(checkpoint, data_root, work_dir):
     results = {}
     for method, config in (
             ('CAV-MAE Sync', 'configs/segmentation/toy_segmentation.py'),
-            ('centre prior', 'configs/segmentation/'
-             'toy_segmentation_center_prior.py')):
+            ('centre prior',
+             'configs/segmentation/toy_segmentation_center_prior.py')):
         out_dir = work_dir / 'segmentation' / _slug(method)
         metrics = run_test(config, checkpoint, out_dir, data_root,
                            dict(default_hooks=dict(visualization=dict(

@@ -231,14 +231,15 @@ def _tiny_checkpoint(config, path):
     return path
 
 
-@pytest.mark.parametrize('config', ['toy_retrieval_cavsync.py',
-                                    'toy_retrieval_cavmae.py'])
+@pytest.mark.parametrize('config', [
+    'configs/retrieval/toy_retrieval_cavsync.py',
+    'configs/retrieval/toy_retrieval_cavmae.py'])  # whole paths (renamable)
 def test_tools_test_runs_retrieval_configs(config, toy_clips, tmp_path):
     """tools/test.py's metrics equal ranks recomputed from the features it
     dumped: per (query, candidate) T x T matrices in float64 and a stable
     sort (``brute_force_ranks``), then R@k / median / mean rank by hand."""
     import pickle
-    config = str(REPO / 'configs/retrieval' / config)
+    config = str(REPO / config)
     checkpoint = _tiny_checkpoint(config, tmp_path / 'tiny.pth')
     dump = tmp_path / 'predictions.pkl'
     metrics = _load_tool('tools/test.py').main([

@@ -45,7 +45,7 @@ class _TinyModel(BaseModel):
 
     def __init__(self):
         super().__init__(data_preprocessor=dict(
-            type='cavsync.AudioVisualDataPreprocessor'))
+            type='cavsync_mm.AudioVisualDataPreprocessor'))
         self.weight = nn.Parameter(torch.zeros(1))
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
@@ -56,12 +56,12 @@ class _TinyModel(BaseModel):
 def _train(small_clips, work_dir, max_skip_ratio):
     use_cavsync_scope()
     runner = Runner(
-        model=_TinyModel(), work_dir=str(work_dir), default_scope='cavsync',
+        model=_TinyModel(), work_dir=str(work_dir), default_scope='cavsync_mm',
         train_dataloader=dict(
             batch_size=2, num_workers=2, persistent_workers=False,
             sampler=dict(type='DefaultSampler', shuffle=True),
             collate_fn=dict(type='pseudo_collate'),
-            dataset=dict(type='cavsync.AudioVisualDataset',
+            dataset=dict(type='cavsync_mm.AudioVisualDataset',
                          ann_file=_datafile(small_clips, 'health.json'),
                          data_root=small_clips['root'], on_error='skip',
                          pipeline=short_pipeline(crop=16))),

@@ -149,7 +149,7 @@ def _pipeline(size=32, segment_length=64):
         dict(type='AlignMaskWithImage'),
         dict(type='LoadAudio'),
         dict(type='ComputeFbank', target_length=1024),
-        dict(type='FrameAlignedSegments', segment_length=segment_length),
+        dict(type='FrameAlignedSegments', segment_length=segment_length, pad_short_audio=True),
         dict(type='NormalizeFbank'),
         dict(type='PackSegmentationInputs'),
     ]

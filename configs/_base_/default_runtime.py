@@ -53,8 +53,7 @@ log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
 # (pip install tensorboard, or .[tensorboard]) with this one line:
 #   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='AVVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='AVVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
 

@@ -41,6 +41,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
         -r "$VENV/mminstall-no-mmaction.txt" -r requirements/tests.txt \
         -r requirements/optional.txt >&2
     "${PIP[@]}" install --no-deps "$(grep '^mmaction2' requirements/mminstall.txt)" >&2
+    echo "(pip's note that mmaction2 lacks opencv-contrib-python is expected: one OpenCV, see above)" >&2
     # --no-build-isolation: setup.py needs only setuptools, installed above
     "${PIP[@]}" install --no-deps --no-build-isolation -e . >&2
     echo "$wanted" > "$stamp"

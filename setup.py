@@ -110,6 +110,8 @@ if __name__ == '__main__':
             # numpy<2.2)
             'shard-formats': ['webdataset>=1.0,<2', 'wids>=0.1.11,<0.2',
                               'mosaicml-streaming>=0.13,<0.14'],
+            # tools/analysis_tools/mutation_test.py (not part of the CI run)
+            'mutation': ['mutmut==3.8.1'],
         },
         zip_safe=False,
     )

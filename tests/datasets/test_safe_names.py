@@ -27,7 +27,7 @@ def test_feature_cache_stays_inside_its_folder(real_data_dir, tmp_path):
         from tiny_configs import tiny_cavsync
     finally:
         sys.path.pop(0)
-    init_default_scope('cavsync')
+    init_default_scope('cavsync_mm')
     ids = ['../../../escape', 'sub/dir']
     clips = ['00W1lcxW-WU_40.000.mp4', 'KlsG1EnBEjc_000361.mp4']
     entries = [dict(video_id=i, video=str(real_data_dir / c))

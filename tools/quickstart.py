@@ -233,8 +233,9 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
         loader_cfg.dataset.ann_file = datafile
         loader_cfg.dataset.data_root = data_root
         loader = Runner.build_dataloader(loader_cfg)
-        build_feature_cache(backbone, loader, str(cache_root / split),
-                            overwrite=True)
+        build_feature_cache(
+            backbone, loader, str(cache_root / split), overwrite=True,
+            feature_source=raw_cfg.model.get('feature_source', 'encoder'))
 
     cfg = Config.fromfile(str(REPO_ROOT / 'configs/probe/probe_toy.py'))
     cfg.work_dir = str(work_dir)

@@ -36,14 +36,16 @@ INDEX_FILE = 'index.json'
 
 
 def _clip_tokens(model, audio: torch.Tensor, frames: torch.Tensor,
-                 tokens: Sequence[str]) -> Dict[str, torch.Tensor]:
+                 tokens: Sequence[str], feature_source: str = 'encoder'
+                 ) -> Dict[str, torch.Tensor]:
     """``{f'{token}_{modality}': (N, T, D)}`` for all-frames inputs."""
     from cavsync_mm.models.classifiers import probe_tokens
     batch, num_frames = audio.shape[:2]
     features = model.extract_feat(audio.flatten(0, 1), frames.flatten(0, 1))
     out = {}
     for token in tokens:
-        audio_tokens, visual_tokens = probe_tokens(features, token)
+        audio_tokens, visual_tokens = probe_tokens(features, token,
+                                                   feature_source)
         out[f'{token}_audio'] = audio_tokens.reshape(batch, num_frames, -1)
         out[f'{token}_visual'] = visual_tokens.reshape(batch, num_frames, -1)
     return out
@@ -53,7 +55,8 @@ def _clip_tokens(model, audio: torch.Tensor, frames: torch.Tensor,
 def build_feature_cache(model, dataloader, out_dir: str,
                         tokens: Sequence[str] = ('global', 'patch'),
                         dtype: str = 'float32', overwrite: bool = False,
-                        source: Optional[dict] = None) -> str:
+                        source: Optional[dict] = None,
+                        feature_source: str = 'encoder') -> str:
     """Run ``model`` (a ``CAVMAESync``) over ``dataloader`` and cache the tokens.
 
     The dataloader must serve all-frames samples (``sampling='all_frames'``).
@@ -64,6 +67,9 @@ def build_feature_cache(model, dataloader, out_dir: str,
         tokens: token types to store (``'register'`` needs registers).
         dtype: ``'float32'`` or ``'float16'`` (halves the disk size).
         source: free-form provenance stored in the index (config, checkpoint).
+        feature_source: ``'encoder'`` (release: the modality encoders'
+            outputs) or ``'joint'`` (after the joint block), as the
+            classifier's ``feature_source``.
     """
     unknown = set(tokens) - set(TOKEN_TYPES)
     if unknown:
@@ -87,7 +93,7 @@ def build_feature_cache(model, dataloader, out_dir: str,
             raise ValueError("the feature cache needs all-frames samples "
                              "(dataset sampling='all_frames'); got audio "
                              f'{tuple(audio.shape)}')
-        features = _clip_tokens(model, audio, frames, tokens)
+        features = _clip_tokens(model, audio, frames, tokens, feature_source)
         num_frames = audio.shape[1]
         embed_dims = features[f'{tokens[0]}_audio'].shape[-1]
         for k, sample in enumerate(data['data_samples']):
@@ -110,7 +116,8 @@ def build_feature_cache(model, dataloader, out_dir: str,
             entries.append(dict(video_id=video_id, features=file_name,
                                 gt_label=label))
     metainfo.update(num_frames=num_frames, embed_dims=embed_dims,
-                    tokens=list(tokens), source=source or {})
+                    tokens=list(tokens), source=source or {},
+                    feature_source=feature_source)
     with open(index_path, 'w') as f:
         json.dump(dict(metainfo=_json_safe(metainfo), data_list=entries), f,
                   indent=1)
@@ -140,16 +147,19 @@ class CachedFeatureDataset(BaseDataset):
 
     Args:
         ann_file: the cache's ``index.json``.
-        modality: ``'audio_visual'`` (``[visual ; audio]``, 2 D wide),
+        modality: ``'audio_visual'`` (``[audio ; visual]``, 2 D wide),
             ``'audio'`` or ``'visual'``.
         token: ``'global'``, ``'register'`` or ``'patch'``.
+        modality_order: ``'audio_first'`` (release) or ``'visual_first'``.
     """
 
     def __init__(self, ann_file: str, modality: str = 'audio_visual',
-                 token: str = 'global', **kwargs):
-        check_probe_choice(modality, token)
+                 token: str = 'global', modality_order: str = 'audio_first',
+                 **kwargs):
+        check_probe_choice(modality, token, order=modality_order)
         self.modality = modality
         self.token = token
+        self.modality_order = modality_order
         super().__init__(ann_file=ann_file, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -190,7 +200,7 @@ class CachedFeatureDataset(BaseDataset):
             raise ValueError(f"clip {info['video_id']}: field 'features': "
                              f"cannot read {info['features']}: {err}") from err
         features = combine_modalities(audio.float(), visual.float(),
-                                      self.modality)
+                                      self.modality, self.modality_order)
         sample = AVDataSample(metainfo=dict(
             video_id=info['video_id'],
             num_frames=features.shape[0],

@@ -16,7 +16,7 @@ _base_ = [
 num_classes = 527
 token = 'global'  # 'register' | 'patch' (Table 12)
 modality = 'audio_visual'  # 'audio' | 'visual' (Table 10)
-token_width = 768 * 2  # [g_v ; g_a]; 768 for one modality
+token_width = 768 * 2  # [g_a ; g_v] (release order); 768 for one modality
 
 model = dict(
     _delete_=True,
@@ -32,7 +32,7 @@ model = dict(
         num_frames=_base_.num_frames,
         num_blocks=2,
         num_heads=12,
-        temporal_position_embedding=True,
+        temporal_position_embedding=False,  # release (commented out there)
         loss_type='bce'),
     data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
 

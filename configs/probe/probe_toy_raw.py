@@ -17,7 +17,7 @@ image_size = 128  # = configs/_base_/models/cavsync_toy.py
 segment_length = 416
 token = 'global'
 modality = 'audio_visual'
-token_width = 64 * 2  # [g_v ; g_a] of the width-64 toy model
+token_width = 64 * 2  # [g_a ; g_v] (release order) of the width-64 toy model
 model = dict(
     _delete_=True,
     type='AudioVisualClassifier',
@@ -32,7 +32,7 @@ model = dict(
         num_frames=16,
         num_blocks=2,
         num_heads=4,
-        temporal_position_embedding=True,
+        temporal_position_embedding=False,  # release (commented out there)
         loss_type='bce'),
     data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
 

@@ -224,3 +224,33 @@ def test_wrong_input_sizes_name_the_setting_to_fix():
         encoder(torch.zeros(1, 128, 128), torch.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match='crop size'):
         encoder(torch.zeros(1, 64, 128), torch.zeros(1, 3, 64, 64))
+
+
+def test_weight_init_release_or_pytorch_defaults():
+    """'release' redraws every linear with xavier-uniform and zero biases;
+    'pytorch' keeps the modules' own (kaiming-uniform) draws; both draw the
+    tokens with normal(0.02) and pass the choice to the decoder."""
+    with pytest.raises(ValueError, match='weight_init'):
+        MODELS.build(tiny_cavsync(weight_init='lecun'))
+    models = {}
+    for weight_init in ('release', 'pytorch'):
+        torch.manual_seed(0)
+        model = MODELS.build(tiny_cavsync(weight_init=weight_init))
+        built = {k: v.clone() for k, v in model.state_dict().items()}
+        model.init_weights()
+        models[weight_init] = (built, model)
+    built, model = models['pytorch']
+    assert model.neck.weight_init == 'pytorch'
+    qkv = model.backbone.audio_encoder[0].attn.qkv
+    assert torch.equal(qkv.weight, built['backbone.audio_encoder.0.attn.qkv.weight'])
+    assert torch.equal(model.neck.decoder_embed.weight, built['neck.decoder_embed.weight'])
+    assert qkv.bias.abs().sum() > 0  # PyTorch's uniform bias
+    built, model = models['release']
+    qkv = model.backbone.audio_encoder[0].attn.qkv
+    assert not torch.equal(qkv.weight, built['backbone.audio_encoder.0.attn.qkv.weight'])
+    assert qkv.bias.abs().sum() == 0
+    bound = (6 / sum(qkv.weight.shape)) ** .5  # xavier-uniform
+    assert qkv.weight.abs().max() <= bound
+    for name in ('release', 'pytorch'):
+        token = models[name][1].backbone.audio_global_token
+        assert 0.005 < float(token.std()) < 0.05

@@ -110,7 +110,6 @@ def test_mae_initialisation_follows_the_cavmae_recipe(repo_root, tmp_path):
     assert not result.unexpected_keys
     assert set(result.missing_keys) == {
         'backbone.audio_modality_embedding', 'backbone.visual_modality_embedding',
-        'backbone.audio_global_token', 'backbone.visual_global_token',
         'backbone.register_tokens', 'backbone.audio_position_embedding',
         'neck.audio_modality_embedding', 'neck.visual_modality_embedding',
         'neck.audio_position_embedding'}
@@ -118,6 +117,9 @@ def test_mae_initialisation_follows_the_cavmae_recipe(repo_root, tmp_path):
     torch.testing.assert_close(backbone.audio_patch_embed.proj.weight,
                                mae['patch_embed.proj.weight'].sum(1, keepdim=True))
     torch.testing.assert_close(backbone.visual_position_embedding, mae['pos_embed'][:, 1:])
+    # CAV-MAE's adapt script: MAE's cls_token starts both modality tokens
+    torch.testing.assert_close(backbone.audio_global_token, mae['cls_token'])
+    torch.testing.assert_close(backbone.visual_global_token, mae['cls_token'])
     for encoder in (backbone.audio_encoder, backbone.visual_encoder):
         torch.testing.assert_close(encoder[1].attn.qkv.weight, mae['blocks.1.attn.qkv.weight'])
     for norm in ('norm1', 'norm1_audio', 'norm1_visual'):
@@ -129,3 +131,18 @@ def test_mae_initialisation_follows_the_cavmae_recipe(repo_root, tmp_path):
     torch.testing.assert_close(neck.visual_prediction.bias, mae['decoder_pred.bias'])
     with pytest.raises(ValueError, match='3 blocks'):
         mae_to_cavsync(mae, encoder_depth=11)
+
+
+def test_mae_initialisation_without_cls_token_suits_cavmae(repo_root, tmp_path):
+    mae = tiny_mae_state_dict()
+    src, dst = tmp_path / 'mae.pth', tmp_path / 'init.pth'
+    torch.save({'model': mae}, src)
+    load_script(repo_root, 'mae_to_cavsync').main(
+        [str(src), str(dst), '--encoder-depth', '2', '--no-cls-token'])
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    assert not any('global_token' in key for key in converted)
+    model = MODELS.build(tiny_cavsync(use_global_token=False, num_register_tokens=0))
+    assert not model.load_state_dict(converted, strict=False).unexpected_keys
+    del mae['cls_token']
+    with pytest.raises(KeyError, match='cls_token'):
+        mae_to_cavsync(mae, encoder_depth=2)

@@ -76,6 +76,43 @@ def test_classifier_token_and_modality_choices(modality, token, width):
     assert tokens.shape == (3, 2, width)
 
 
+def test_probe_input_is_the_releases_by_default():
+    """CAVMAEFT: modality-encoder tokens (before the joint block and its
+    norms), [audio ; visual], no temporal position embedding, LN eps 1e-5."""
+    model = _classifier().eval()
+    head = model.head
+    assert head.temporal_position_embedding is None
+    assert all(norm.eps == 1e-5 for norm in head.modules()
+               if isinstance(norm, torch.nn.LayerNorm))
+    inputs = _clip_inputs(batch=2, num_frames=2)
+    tokens = model.extract_feat(inputs)
+    backbone = model.backbone.backbone
+    audio, frames = inputs['audio'].flatten(0, 1), inputs['frames'].flatten(0, 1)
+    with torch.no_grad():
+        audio_tokens = backbone._run(backbone.audio_encoder,
+                                     backbone._add_special_tokens(
+                                         backbone.embed_audio(audio), 'audio'))
+        visual_tokens = backbone._run(backbone.visual_encoder,
+                                      backbone._add_special_tokens(
+                                          backbone.embed_frames(frames), 'visual'))
+    expected = torch.cat([audio_tokens[:, 0], visual_tokens[:, 0]], dim=-1)
+    torch.testing.assert_close(tokens.flatten(0, 1), expected)
+    # the joint-block option: after norm_a / norm_v, optionally [visual ; audio]
+    joint = _classifier(feature_source='joint',
+                        modality_order='visual_first').eval()
+    joint.load_state_dict(model.state_dict())
+    features = model.backbone.extract_feat(audio, frames)
+    torch.testing.assert_close(
+        joint.extract_feat(inputs).flatten(0, 1),
+        torch.cat([features['global_visual'], features['global_audio']], -1))
+    assert not torch.allclose(features['global_audio'],
+                              features['encoder_global_audio'])
+    with pytest.raises(ValueError, match='source'):
+        _classifier(feature_source='decoder')
+    with pytest.raises(ValueError, match='order'):
+        _classifier(modality_order='random')
+
+
 def test_classifier_rejects_single_frame_inputs():
     model = _classifier()
     with pytest.raises(ValueError, match='all_frames'):

@@ -73,7 +73,8 @@ def main(argv=None):
             model, loader, osp.join(args.out_dir, name), tokens=args.tokens,
             dtype=args.dtype, overwrite=args.overwrite,
             source=dict(config=args.config, checkpoint=args.checkpoint,
-                        ann_file=ann_file))
+                        ann_file=ann_file),
+            feature_source=cfg.model.get('feature_source', 'encoder'))
         seconds = time.perf_counter() - start
         clips = len(loader.dataset)
         print(f'{name}: {clips} clips in {seconds:.1f} s '

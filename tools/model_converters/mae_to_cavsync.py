@@ -8,8 +8,10 @@ SRC is a facebookresearch/mae checkpoint (``{'model': state_dict}`` with
 ``blocks.0..11``, ``decoder_*``). Blocks 0-10 initialise both modality
 encoders, block 11 the joint block, the decoder is copied (see
 ``cavsync_mm.models.pretrainers.state_dict_mapping.mae_to_cavsync``). The
-output is ``{'state_dict': ...}`` for ``load_from=`` in a pretraining config;
-modality embeddings, global/register tokens and the audio position
+output is ``{'state_dict': ...}`` for ``load_from=`` in a pretraining config.
+MAE's ``cls_token`` initialises both global tokens, as CAV-MAE's adapt script
+does (``--no-cls-token`` leaves them random, e.g. for CAV-MAE without global
+tokens); modality embeddings, register tokens and the audio position
 embeddings keep the model's own initialisation.
 """
 import argparse
@@ -27,6 +29,9 @@ def main(argv=None):
     parser.add_argument('dst')
     parser.add_argument('--encoder-depth', type=int, default=11,
                         help='modality encoder blocks; the next MAE block becomes the joint block')
+    parser.add_argument('--no-cls-token', action='store_true',
+                        help="don't copy MAE's cls_token into the global "
+                        'tokens (the release copies it)')
     parser.add_argument('--force', action='store_true', help='overwrite DST if it exists')
     args = parser.parse_args(argv)
     dst = Path(args.dst)
@@ -35,7 +40,9 @@ def main(argv=None):
     loaded = torch.load(args.src, map_location='cpu', weights_only=True)
     state_dict = loaded.get('model', loaded.get('state_dict', loaded))
     try:
-        converted = mae_to_cavsync(state_dict, encoder_depth=args.encoder_depth)
+        converted = mae_to_cavsync(
+            state_dict, encoder_depth=args.encoder_depth,
+            cls_to_global_tokens=not args.no_cls_token)
     except (KeyError, ValueError) as error:
         raise SystemExit(f'{args.src}: {error}')
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,15 @@ def init_transformer_weights(module: nn.Module) -> None:
             nn.init.zeros_(submodule.bias)
 
 
+WEIGHT_INITS = ('release', 'pytorch')
+
+
+def check_weight_init(weight_init: str) -> None:
+    if weight_init not in WEIGHT_INITS:
+        raise ValueError(f'weight_init must be one of {WEIGHT_INITS}, '
+                         f'got {weight_init!r}')
+
+
 @MODELS.register_module()
 class AudioVisualEncoder(BaseModule):
     """Audio and visual ViT encoders meeting in a joint block with three norm sets.
@@ -61,6 +70,12 @@ class AudioVisualEncoder(BaseModule):
         norm_eps: LayerNorm epsilon (1e-5: ``nn.LayerNorm``'s default, used by
             the CAV-MAE release; MAE uses 1e-6).
         register_init: 'randn' (release: standard normal) or 'normal_0.02'.
+        weight_init: initialisation of the linear, patch-embedding and norm
+            weights: 'release' (CAV-MAE / MAE: xavier-uniform, zero biases)
+            or 'pytorch' (the modules' own defaults: kaiming-uniform with
+            a=sqrt(5) and uniform biases; learns much faster at toy scale,
+            docs/toy_study.md). Tokens and embeddings are drawn as in the
+            release either way.
         init_cfg: MMEngine init config (e.g. ``dict(type='Pretrained', ...)``).
     """
 
@@ -79,11 +94,14 @@ class AudioVisualEncoder(BaseModule):
                  contrastive_head_depth: int = 0,
                  norm_eps: float = 1e-5,
                  register_init: str = 'randn',
+                 weight_init: str = 'release',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if register_init not in ('randn', 'normal_0.02'):
             raise ValueError(f"register_init must be 'randn' or 'normal_0.02', "
                              f'got {register_init!r}')
+        check_weight_init(weight_init)
+        self.weight_init = weight_init
         self.embed_dims = embed_dims
         self.patch_size = patch_size
         self.use_global_token = use_global_token
@@ -138,11 +156,13 @@ class AudioVisualEncoder(BaseModule):
             # keys and shapes checked first (allow_partial=True to skip)
             load_pretrained_checked(self, self.init_cfg)
             return
-        init_transformer_weights(self)
-        for patch_embed in (self.audio_patch_embed, self.visual_patch_embed):
-            weight = patch_embed.proj.weight.data
-            nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
-            nn.init.zeros_(patch_embed.proj.bias)
+        if self.weight_init == 'release':
+            init_transformer_weights(self)
+            for patch_embed in (self.audio_patch_embed,
+                                self.visual_patch_embed):
+                weight = patch_embed.proj.weight.data
+                nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+                nn.init.zeros_(patch_embed.proj.bias)
         nn.init.normal_(self.audio_modality_embedding, std=.02)
         nn.init.normal_(self.visual_modality_embedding, std=.02)
         if self.use_global_token:
@@ -242,7 +262,12 @@ class AudioVisualEncoder(BaseModule):
         ``local_audio`` / ``local_visual`` (patch means), and when masking:
         ``audio_mask`` / ``visual_mask`` ``(N, P)`` (1 = removed) and
         ``audio_ids_restore`` / ``visual_ids_restore``; with ``joint_pass``:
-        ``joint_tokens`` ``(N, Pa_kept + Pv_kept, D)`` after ``joint_norm``.
+        ``joint_tokens`` ``(N, Pa_kept + Pv_kept, D)`` after ``joint_norm``;
+        always: the modality encoders' outputs before the joint block,
+        ``encoder_global_audio`` / ``encoder_global_visual`` (patch means
+        without global tokens), ``encoder_audio_patches`` /
+        ``encoder_visual_patches`` and ``encoder_audio_registers`` /
+        ``encoder_visual_registers`` with registers.
         """
         outputs = {}
         audio_tokens = self.embed_audio(audio)
@@ -259,8 +284,17 @@ class AudioVisualEncoder(BaseModule):
         visual_tokens = self._run(self.visual_encoder,
                                   self._add_special_tokens(visual_tokens, 'visual'))
 
-        audio_registers = self._split(audio_tokens)[2]
-        visual_registers = self._split(visual_tokens)[2]
+        # the modality encoders' outputs (what the release's fine-tuning
+        # model probes): encoder_global_*, encoder_*_patches, *_registers
+        for name, tokens in (('audio', audio_tokens), ('visual', visual_tokens)):
+            global_token, patches, registers = self._split(tokens)
+            outputs[f'encoder_global_{name}'] = global_token \
+                if global_token is not None else patches.mean(dim=1)
+            outputs[f'encoder_{name}_patches'] = patches
+            if registers is not None:
+                outputs[f'encoder_{name}_registers'] = registers
+        audio_registers = outputs.get('encoder_audio_registers')
+        visual_registers = outputs.get('encoder_visual_registers')
         num_registers = self.num_register_tokens if self.keep_register_tokens else 0
         if not self.keep_register_tokens:
             # release default: registers end with the modality encoders

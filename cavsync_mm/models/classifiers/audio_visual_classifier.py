@@ -18,7 +18,8 @@ class AudioVisualClassifier(BaseModel):
     A sample holds all T frames and their T frame-aligned audio segments
     (``sampling='all_frames'``). The backbone runs on the N*T (segment,
     frame) pairs; the chosen token of each frame forms a ``(N, T, C)``
-    sequence for the head (``[g_v_t ; g_a_t]`` for audio-visual probing).
+    sequence for the head (``[g_a_t ; g_v_t]`` for audio-visual probing, the
+    release's order).
 
     Inputs may instead carry precomputed ``features`` ``(N, T, C)`` (see
     ``cavsync_mm.datasets.CachedFeatureDataset``); then no backbone is
@@ -37,6 +38,12 @@ class AudioVisualClassifier(BaseModel):
             (Table 10).
         token: ``'global'`` (paper), ``'register'`` (register mean) or
             ``'patch'`` (patch mean) (Table 12).
+        feature_source: ``'encoder'`` (the release's fine-tuning model
+            ``CAVMAEFT``: the modality encoders' outputs, before the joint
+            block and its norms) or ``'joint'`` (the joint block's passes
+            after ``audio_norm`` / ``visual_norm``, as retrieval uses).
+        modality_order: ``'audio_first'`` (release: ``[audio ; visual]``)
+            or ``'visual_first'``.
         freeze_backbone: keep the backbone frozen (no gradients, eval mode).
             Defaults to True (linear probing).
         data_preprocessor: ``AudioVisualDataPreprocessor`` for raw clips; a
@@ -46,14 +53,18 @@ class AudioVisualClassifier(BaseModel):
     def __init__(self, head: dict, backbone: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  modality: str = 'audio_visual', token: str = 'global',
+                 feature_source: str = 'encoder',
+                 modality_order: str = 'audio_first',
                  freeze_backbone: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        check_probe_choice(modality, token)
+        check_probe_choice(modality, token, feature_source, modality_order)
         self.modality = modality
         self.token = token
+        self.feature_source = feature_source
+        self.modality_order = modality_order
         self.pretrained = pretrained
         self.freeze_backbone = freeze_backbone
         self.backbone = MODELS.build(backbone) if backbone is not None \
@@ -105,9 +116,10 @@ class AudioVisualClassifier(BaseModel):
                                     self.training):
             features = self.backbone.extract_feat(audio.flatten(0, 1),
                                                   frames.flatten(0, 1))
-            audio_tokens, visual_tokens = probe_tokens(features, self.token)
+            audio_tokens, visual_tokens = probe_tokens(
+                features, self.token, self.feature_source)
         tokens = combine_modalities(audio_tokens, visual_tokens,
-                                    self.modality)
+                                    self.modality, self.modality_order)
         return tokens.reshape(batch, num_frames, -1)
 
     def forward(self, inputs: Dict[str, torch.Tensor],

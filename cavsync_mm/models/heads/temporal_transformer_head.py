@@ -19,11 +19,12 @@ from .probe_head import ProbeHead
 class TemporalBlock(nn.Module):
     """Pre-norm transformer block (one set of norms) for the probe."""
 
-    def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float):
+    def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float,
+                 norm_eps: float = 1e-5):
         super().__init__()
-        self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = MultiheadSelfAttention(embed_dims, num_heads)
-        self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.mlp = FeedForward(embed_dims, int(embed_dims * mlp_ratio))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -44,15 +45,19 @@ class TemporalTransformerHead(ProbeHead):
         num_heads: attention heads (12; the paper does not give it).
         mlp_ratio: MLP width / token width (4).
         temporal_position_embedding: add a learned embedding per time step
-            (not per CLS). The paper does not say; without it the blocks see
-            the T tokens as an unordered set. Defaults to True.
+            (not per CLS). The paper does not say; the release's fine-tuning
+            model has it commented out (the blocks then see the T tokens as
+            an unordered set). Defaults to False (release).
+        norm_eps: LayerNorm epsilon (1e-5, ``nn.LayerNorm``'s default, as
+            the release; timm ViTs use 1e-6).
     """
 
     def __init__(self, num_classes: int, in_channels: int,
                  loss_type: str = 'bce', loss_weight: float = 1.0,
                  num_frames: int = 16, num_blocks: int = 2,
                  num_heads: int = 12, mlp_ratio: float = 4.,
-                 temporal_position_embedding: bool = True,
+                 temporal_position_embedding: bool = False,
+                 norm_eps: float = 1e-5,
                  init_cfg: Optional[dict] = None):
         super().__init__(num_classes, in_channels, loss_type, loss_weight,
                          init_cfg)
@@ -62,9 +67,9 @@ class TemporalTransformerHead(ProbeHead):
             torch.zeros(1, num_frames, in_channels)) \
             if temporal_position_embedding else None
         self.blocks = nn.ModuleList(
-            TemporalBlock(in_channels, num_heads, mlp_ratio)
+            TemporalBlock(in_channels, num_heads, mlp_ratio, norm_eps)
             for _ in range(num_blocks))
-        self.norm = nn.LayerNorm(in_channels, eps=1e-6)
+        self.norm = nn.LayerNorm(in_channels, eps=norm_eps)
         self.fc = nn.Linear(in_channels, num_classes)
 
     def init_weights(self) -> None:

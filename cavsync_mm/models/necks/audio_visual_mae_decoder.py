@@ -6,7 +6,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from cavsync_mm.registry import MODELS
-from ..backbones.audio_visual_encoder import init_transformer_weights
+from ..backbones.audio_visual_encoder import (check_weight_init,
+                                              init_transformer_weights)
 from ..checkpoint_fit import load_pretrained_checked
 from ..layers import ModalityNormBlock, sincos_2d
 
@@ -28,6 +29,8 @@ class AudioVisualMAEDecoder(BaseModule):
         patch_size: patch side (16): audio head predicts ``p*p`` values,
             visual head ``p*p*3``.
         norm_eps: LayerNorm epsilon (1e-5, as the release).
+        weight_init: 'release' (xavier-uniform linears) or 'pytorch' (module
+            defaults); ``CAVMAESync`` passes the backbone's.
     """
 
     def __init__(self,
@@ -40,8 +43,11 @@ class AudioVisualMAEDecoder(BaseModule):
                  visual_grid: Tuple[int, int] = (14, 14),
                  patch_size: int = 16,
                  norm_eps: float = 1e-5,
+                 weight_init: str = 'release',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        check_weight_init(weight_init)
+        self.weight_init = weight_init
         self.audio_grid = tuple(audio_grid)
         self.visual_grid = tuple(visual_grid)
         self.num_audio_patches = self.audio_grid[0] * self.audio_grid[1]
@@ -66,7 +72,8 @@ class AudioVisualMAEDecoder(BaseModule):
             # keys and shapes checked first (allow_partial=True to skip)
             load_pretrained_checked(self, self.init_cfg)
             return
-        init_transformer_weights(self)
+        if self.weight_init == 'release':
+            init_transformer_weights(self)
         nn.init.normal_(self.mask_token, std=.02)
         nn.init.normal_(self.audio_modality_embedding, std=.02)
         nn.init.normal_(self.visual_modality_embedding, std=.02)

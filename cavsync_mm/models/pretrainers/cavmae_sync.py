@@ -11,6 +11,10 @@ from .mask_ratio import MaskRatioSampler
 
 FEATURE_KEYS = ('global_audio', 'global_visual', 'audio_patches', 'visual_patches',
                 'audio_registers', 'visual_registers')
+# the modality encoders' outputs before the joint block (probe input of the
+# release's fine-tuning model)
+ENCODER_FEATURE_KEYS = tuple(
+    f'encoder_{key}' for key in FEATURE_KEYS)
 
 
 @MODELS.register_module()
@@ -23,7 +27,8 @@ class CAVMAESync(BaseModel):
     Args:
         backbone: ``AudioVisualEncoder`` config.
         neck: ``AudioVisualMAEDecoder`` config; its ``embed_dims``, grids and
-            patch size are taken from the backbone when not given.
+            patch size and ``weight_init`` are taken from the backbone when
+            not given.
         contrastive_loss: ``InfoNCELoss`` config.
         reconstruction_loss: ``MaskedReconstructionLoss`` config.
         mask_ratio: float (0.75) or ``'multi'`` (one ratio per batch from
@@ -60,7 +65,8 @@ class CAVMAESync(BaseModel):
         derived = dict(embed_dims=self.backbone.embed_dims,
                        audio_grid=tuple(self.backbone.audio_grid),
                        visual_grid=tuple(self.backbone.visual_grid),
-                       patch_size=self.backbone.patch_size)
+                       patch_size=self.backbone.patch_size,
+                       weight_init=self.backbone.weight_init)
         for key, value in derived.items():
             given = neck.setdefault(key, value)
             if (tuple(given) if isinstance(given, (list, tuple)) else given) != value:
@@ -79,7 +85,8 @@ class CAVMAESync(BaseModel):
         ``audio`` ``(N, L, F)`` and ``frames`` ``(N, 3, H, W)`` give
         ``global_audio`` / ``global_visual`` ``(N, D)``, ``audio_patches``
         ``(N, Pa, D)``, ``visual_patches`` ``(N, Pv, D)`` and, with registers,
-        ``audio_registers`` / ``visual_registers`` ``(N, R, D)``. All-frames
+        ``audio_registers`` / ``visual_registers`` ``(N, R, D)``, and the same
+        keys prefixed ``encoder_`` read before the joint block. All-frames
         inputs ``(N, T, L, F)`` / ``(N, T, 3, H, W)`` give ``(N, T, ...)``.
         """
         leading = None
@@ -90,7 +97,8 @@ class CAVMAESync(BaseModel):
             leading = audio.shape[:2]
             audio, frames = audio.flatten(0, 1), frames.flatten(0, 1)
         outputs = self.backbone(audio, frames)
-        features = {key: outputs[key] for key in FEATURE_KEYS if key in outputs}
+        features = {key: outputs[key] for key in FEATURE_KEYS + ENCODER_FEATURE_KEYS
+                    if key in outputs}
         if leading is not None:
             features = {key: value.reshape(*leading, *value.shape[1:])
                         for key, value in features.items()}

@@ -164,7 +164,9 @@ MAE_INIT_LEFT_TO_MODEL = (r'(^|\.)(audio|visual)_modality_embedding$',
 
 def mae_to_cavsync(mae_state_dict: Dict[str, torch.Tensor],
                    encoder_depth: int = 11,
-                   audio_prediction_size: int = 256) -> 'OrderedDict[str, torch.Tensor]':
+                   audio_prediction_size: int = 256,
+                   cls_to_global_tokens: bool = True
+                   ) -> 'OrderedDict[str, torch.Tensor]':
     """ImageNet MAE (ViT with decoder, facebookresearch/mae names) -> pretraining init.
 
     The CAV-MAE recipe: MAE blocks ``0..encoder_depth-1`` initialise both
@@ -174,8 +176,12 @@ def mae_to_cavsync(mae_state_dict: Dict[str, torch.Tensor],
     embedding is MAE's without its cls row; the audio patch embedding is the
     RGB one summed over channels; the decoder is copied, the audio decoder
     head is the first ``audio_prediction_size`` rows of the RGB head.
+    With ``cls_to_global_tokens`` (default, as CAV-MAE's adapt script does
+    for its modality tokens) MAE's ``cls_token`` initialises both global
+    tokens; False leaves them to the model's init (and suits a model without
+    global tokens).
     Not initialised (left to the model's own init): modality embeddings,
-    global and register tokens, audio position embeddings.
+    register tokens, audio position embeddings.
     Every block gets its norm1/norm2 in all three norm sets (the unused
     audio/visual norms of the encoder and decoder blocks included).
     """
@@ -210,6 +216,13 @@ def mae_to_cavsync(mae_state_dict: Dict[str, torch.Tensor],
     out['backbone.visual_patch_embed.proj.weight'] = weight.clone()
     out['backbone.visual_patch_embed.proj.bias'] = sd['patch_embed.proj.bias'].clone()
     out['backbone.visual_position_embedding'] = sd['pos_embed'][:, 1:].clone()
+    if cls_to_global_tokens:
+        if 'cls_token' not in sd:
+            raise KeyError('the MAE checkpoint has no cls_token to copy into '
+                           'the global tokens (cls_to_global_tokens=False '
+                           'leaves them random)')
+        for modality in ('audio', 'visual'):
+            out[f'backbone.{modality}_global_token'] = sd['cls_token'].clone()
     for index in range(encoder_depth):
         copy_block(f'blocks.{index}.', f'backbone.audio_encoder.{index}.')
         copy_block(f'blocks.{index}.', f'backbone.visual_encoder.{index}.')

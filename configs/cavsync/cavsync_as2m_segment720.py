@@ -1,7 +1,8 @@
-# Segment-length sweep (paper Fig. 4): 800 fbank frames = 8.00 s audio segments
-# (a multiple of the 16-frame patch: 8 x 50 audio patches).
+# Segment-length sweep (paper Fig. 4; the release's sweep: 192 / 304 / 416 /
+# 512 / 624 / 720): 720 fbank frames = 7.20 s audio segments
+# (a multiple of the 16-frame patch: 8 x 45 audio patches).
 _base_ = ['./cavsync_as2m.py']
-segment_length = 800
+segment_length = 720
 model = dict(backbone=dict(audio_length=segment_length))
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(step, segment_length=segment_length)

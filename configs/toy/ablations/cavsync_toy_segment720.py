@@ -1,7 +1,8 @@
-# Segment-length sweep (paper Fig. 4): 704 fbank frames = 7.04 s audio segments
-# (a multiple of the 16-frame patch: 8 x 44 audio patches).
-_base_ = ['./cavsync_as2m.py']
-segment_length = 704
+# Toy mirror of paper Fig. 4 (segment-length sweep; the release's points
+# 192 / 304 / 416 / 512 / 624 / 720): 720 fbank frames = 7.20 s segments
+# (tools/analysis_tools/ablate.py --preset segment_length).
+_base_ = ['../cavsync_toy.py']
+segment_length = 720
 model = dict(backbone=dict(audio_length=segment_length))
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(step, segment_length=segment_length)

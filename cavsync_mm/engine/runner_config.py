@@ -25,3 +25,21 @@ def apply_common_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = default_work_dir(args.config)
     return cfg
+
+
+def warmup_schedule(max_epochs: float, warmup_epochs: float,
+                    decay: str = 'cosine', start_factor: float = 1e-2) -> list:
+    """Parameter schedulers of the toy schedules, stepped every iteration:
+    linear warmup from ``start_factor`` x lr over ``warmup_epochs``, then
+    ``decay``: ``'cosine'`` to 0 at ``max_epochs`` or ``'constant'``."""
+    if decay not in ('cosine', 'constant'):
+        raise ValueError(f"decay must be 'cosine' or 'constant', got {decay!r}")
+    schedulers = [] if not warmup_epochs else [
+        dict(type='LinearLR', start_factor=start_factor, by_epoch=True,
+             begin=0, end=warmup_epochs, convert_to_iter_based=True)]
+    if decay == 'cosine':
+        schedulers.append(
+            dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
+                 end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.,
+                 convert_to_iter_based=True))
+    return schedulers

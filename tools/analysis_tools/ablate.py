@@ -81,6 +81,9 @@ def parse_args():
                         help='the plotted metric')
     parser.add_argument('--title', default=None, help='table / plot title')
     parser.add_argument('--no-segmentation', action='store_true')
+    parser.add_argument('--save-checkpoints', action='store_true',
+                        help='also write runs/<name>/seed<k>.pth (the '
+                        'CAVMAESync state dict, loadable by tools/test.py)')
     return parser.parse_args()
 
 
@@ -117,20 +120,11 @@ def load_config(run):
     if 'lr' in shortcuts:
         cfg.optim_wrapper.optimizer.lr = float(shortcuts['lr'])
     if {'epochs', 'warmup_epochs', 'schedule'} & set(shortcuts):
+        from cavsync_mm.engine.runner_config import warmup_schedule
         epochs = shortcuts.get('epochs', cfg.train_cfg.max_epochs)
         warmup = shortcuts.get('warmup_epochs', cfg.get('warmup_epochs', 2))
-        schedule = shortcuts.get('schedule', 'cosine')
-        if schedule not in ('cosine', 'constant'):
-            raise ValueError(f'schedule must be cosine or constant, got '
-                             f'{schedule!r}')
-        cfg.param_scheduler = [] if not warmup else [
-            dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0,
-                 end=warmup, convert_to_iter_based=True)]
-        if schedule == 'cosine':
-            cfg.param_scheduler.append(
-                dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup,
-                     end=epochs, T_max=epochs - warmup, eta_min=0.,
-                     convert_to_iter_based=True))
+        schedule = shortcuts.get('schedule', cfg.get('lr_decay', 'cosine'))
+        cfg.param_scheduler = warmup_schedule(epochs, warmup, schedule)
         cfg.train_cfg.max_epochs = epochs
     return cfg
 
@@ -406,6 +400,11 @@ def run_one(job):
     model, steps = train(cfg, train_set, seed, log,
                          f'{run["name"]} seed {seed}')
     train_time = time.time() - start
+    if args['save_checkpoints']:
+        os.makedirs(osp.dirname(out), exist_ok=True)
+        torch.save(dict(state_dict=model.state_dict(),
+                        meta=dict(run=run, seed=seed, steps=steps)),
+                   out[:-len('.json')] + '.pth')
     results = evaluate(model, val_set, segmentation)
     results.update(
         steps=steps, train_seconds=train_time,
@@ -497,7 +496,8 @@ def main():
     if len(set(names)) != len(names):
         sys.exit(f'error: run names repeat: {names}')
     job_args = dict(work_dir=args.work_dir, data_root=args.data_root,
-                    jobs=args.jobs, no_segmentation=args.no_segmentation)
+                    jobs=args.jobs, no_segmentation=args.no_segmentation,
+                    save_checkpoints=args.save_checkpoints)
     # caches first (one process), so parallel runs only read them
     cache_dir = osp.join(args.work_dir, 'cache')
     for run in runs:

@@ -81,6 +81,9 @@ def parse_args():
                         help='the plotted metric')
     parser.add_argument('--title', default=None, help='table / plot title')
     parser.add_argument('--no-segmentation', action='store_true')
+    parser.add_argument('--reevaluate', action='store_true',
+                        help='evaluate again the runs whose checkpoint was '
+                        'saved (--save-checkpoints), without training')
     parser.add_argument('--save-checkpoints', action='store_true',
                         help='also write runs/<name>/seed<k>.pth (the '
                         'CAVMAESync state dict, loadable by tools/test.py)')
@@ -353,15 +356,21 @@ def evaluate(model, val_set, segmentation=None, chunk=4):
         grid = patch_grid(patches.shape[1], size)
         maps = upsample_heatmaps(audio_visual_similarity(
             features['global_audio'], patches, grid), size)
-        # heatmap token choice: the audio patch mean instead of the global
-        # audio token
-        local_maps = upsample_heatmaps(audio_visual_similarity(
-            features['audio_patches'].mean(1), patches, grid), size)
         prior = center_prior_heatmap(size)
-        for name, heatmaps in (('seg', maps), ('seg_audio_patch_mean',
-                                               local_maps),
-                               ('seg_center_prior',
-                                prior.expand(len(maps), -1, -1))):
+        variants = {
+            'seg': maps,
+            # diagnostics of the heatmap's token choice (docs/toy_study.md)
+            'seg_audio_patch_mean': upsample_heatmaps(audio_visual_similarity(
+                features['audio_patches'].mean(1), patches, grid), size),
+            'seg_encoder_tokens': upsample_heatmaps(audio_visual_similarity(
+                features['encoder_global_audio'],
+                features['encoder_visual_patches'], grid), size),
+            'seg_centred_patches': upsample_heatmaps(audio_visual_similarity(
+                features['global_audio'],
+                patches - patches.mean(1, keepdim=True), grid), size),
+            'seg_negated': -maps,
+            'seg_center_prior': prior.expand(len(maps), -1, -1)}
+        for name, heatmaps in variants.items():
             metric = SoundPromptedSegmentationMetric()
             scores = metric.compute_metrics([
                 dict(heatmap=h, gt_mask=m, label=int(label))
@@ -385,7 +394,8 @@ def run_one(job):
     import torch
     run, seed, args = job['run'], job['seed'], job['args']
     out = osp.join(args['work_dir'], 'runs', run['name'], f'seed{seed}.json')
-    if osp.exists(out):
+    checkpoint = out[:-len('.json')] + '.pth'
+    if osp.exists(out) and not (args['reevaluate'] and osp.exists(checkpoint)):
         return out
     if args['jobs'] > 1:
         torch.set_num_threads(1)
@@ -396,15 +406,24 @@ def run_one(job):
     val_set = clip_cache(cfg, 'val', args['data_root'], cache_dir)
     segmentation = None if args['no_segmentation'] else segmentation_cache(
         cfg, args['data_root'], cache_dir)
-    log = []
-    model, steps = train(cfg, train_set, seed, log,
-                         f'{run["name"]} seed {seed}')
-    train_time = time.time() - start
-    if args['save_checkpoints']:
-        os.makedirs(osp.dirname(out), exist_ok=True)
-        torch.save(dict(state_dict=model.state_dict(),
-                        meta=dict(run=run, seed=seed, steps=steps)),
-                   out[:-len('.json')] + '.pth')
+    if osp.exists(out):  # --reevaluate: the saved model, new evaluation
+        from cavsync_mm.registry import MODELS
+        with open(out) as f:
+            previous = json.load(f)
+        log, results = previous['log'], previous['results']
+        model = MODELS.build(cfg.model)
+        model.load_state_dict(torch.load(checkpoint)['state_dict'])
+        steps, train_time = results['steps'], results['train_seconds']
+    else:
+        log = []
+        model, steps = train(cfg, train_set, seed, log,
+                             f'{run["name"]} seed {seed}')
+        train_time = time.time() - start
+        if args['save_checkpoints']:
+            os.makedirs(osp.dirname(out), exist_ok=True)
+            torch.save(dict(state_dict=model.state_dict(),
+                            meta=dict(run=run, seed=seed, steps=steps)),
+                       checkpoint)
     results = evaluate(model, val_set, segmentation)
     results.update(
         steps=steps, train_seconds=train_time,
@@ -497,7 +516,8 @@ def main():
         sys.exit(f'error: run names repeat: {names}')
     job_args = dict(work_dir=args.work_dir, data_root=args.data_root,
                     jobs=args.jobs, no_segmentation=args.no_segmentation,
-                    save_checkpoints=args.save_checkpoints)
+                    save_checkpoints=args.save_checkpoints,
+                    reevaluate=args.reevaluate)
     # caches first (one process), so parallel runs only read them
     cache_dir = osp.join(args.work_dir, 'cache')
     for run in runs:

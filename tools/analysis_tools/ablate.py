@@ -280,12 +280,13 @@ def train(cfg, train_set, seed, log, name=''):
                 frames=torch.from_numpy(np.stack([
                     train_set['frames'][c, t]
                     for c, t in zip(clips, frames_index)]))))
+            lr = optim_wrapper.get_lr()['lr'][0]  # the lr of this step
             losses = model.train_step(data, optim_wrapper)
             for scheduler in schedulers:
                 if not scheduler.by_epoch:
                     scheduler.step()
             if step % 10 == 0:
-                log.append(dict(step=step, lr=optim_wrapper.get_lr()['lr'][0],
+                log.append(dict(step=step, lr=lr,
                                 **{k: float(v.detach()) for k, v in losses.items()}))
             if step % 50 == 0:
                 print(f'  {name} step {step}: contrastive loss '

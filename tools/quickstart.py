@@ -424,7 +424,7 @@ def write_report(path, context):
         f'| V->A R@1 >= 3x the best CAV-MAE evaluation | {ratio_text} '
         f'| {verdict(sync_r1 >= 3 * best[2][0] and sync_r1 > 0)} |',
         f'| segmentation mIoU >= 1.5x the centre prior | {seg_sync[1]:.1f} '
-        f'vs {seg_prior[1]:.1f} ({seg_sync[1] / seg_prior[1]:.2f}x) '
+        f'vs {seg_prior[1]:.1f} ({seg_sync[1] / max(seg_prior[1], 1e-9):.2f}x) '
         f'| {verdict(seg_sync[1] >= 1.5 * seg_prior[1])} |',
         f'| probe mAP >= 85 | {r["probe"][0]:.1f} (majority-class probe '
         f'{r["probe"][1]:.1f}) | {verdict(r["probe"][0] >= 85)} |',

@@ -239,12 +239,14 @@ def test_feature_cache_equals_a_raw_clip_probe(cached_probe, modality, token):
         for t in range(4):
             with torch.no_grad():
                 out = backbone.extract_feat(audio[n, t][None], frames[n, t][None])
+            # the release's probe input: modality-encoder tokens, [audio ; visual]
             if token == 'global':
-                a, v = out['global_audio'][0], out['global_visual'][0]
+                a = out['encoder_global_audio'][0]
+                v = out['encoder_global_visual'][0]
             else:
-                a = out['audio_registers'][0].mean(0)
-                v = out['visual_registers'][0].mean(0)
-            rows.append({'audio_visual': torch.cat([v, a]), 'audio': a,
+                a = out['encoder_audio_registers'][0].mean(0)
+                v = out['encoder_visual_registers'][0].mean(0)
+            rows.append({'audio_visual': torch.cat([a, v]), 'audio': a,
                          'visual': v}[modality])
         torch.testing.assert_close(cached['inputs']['features'],
                                    torch.stack(rows), rtol=1e-4, atol=1e-5)

@@ -2,7 +2,7 @@
 
 Example::
 
-    python demo/retrieve.py configs/retrieval/toy_retrieval_cavsync.py \
+    python demo/retrieve.py configs/cavsync/benchmarks/vit-toy_retrieval_toy.py \
         work_dirs/toy/epoch_1.pth data/toy/videos/toy_val_0000.mp4 \
         data/toy/videos --direction both --top 5 --out-dir work_dirs/retrieve
 

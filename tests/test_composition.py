@@ -136,7 +136,7 @@ def test_old_cavsync_prefix_is_an_alias(tmp_path, toy_root):
 
 
 MIM_STYLE_CONFIG = """
-_base_ = 'cavsync_mm::toy/cavsync_toy.py'
+_base_ = 'cavsync_mm::cavsync/cavsync_vit-toy_1xb64-38e_toy.py'
 default_scope = 'mmpretrain'
 train_dataloader = dict(batch_size=2)
 """

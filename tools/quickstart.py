@@ -39,10 +39,10 @@ PROFILES = {
                  warmup_epochs=3, probe_epochs=30, temporal_clips=200),
 }
 MODELS = {  # name: (pretraining config, retrieval config)
-    'CAV-MAE Sync': ('configs/toy/cavsync_toy.py',
-                     'configs/retrieval/toy_retrieval_cavsync.py'),
-    'CAV-MAE': ('configs/toy/cavmae_toy.py',
-                'configs/retrieval/toy_retrieval_cavmae.py'),
+    'CAV-MAE Sync': ('configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
+                     'configs/cavsync/benchmarks/vit-toy_retrieval_toy.py'),
+    'CAV-MAE': ('configs/cavmae/cavmae_vit-toy_1xb64-38e_toy.py',
+                'configs/cavmae/benchmarks/vit-toy_retrieval_toy.py'),
 }
 STRATEGIES = ('diagonal_mean', 'diagonal_max', 'block_mean', 'block_max')
 
@@ -221,7 +221,7 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
 
     from cavsync_mm.datasets.feature_cache import build_feature_cache
     from cavsync_mm.registry import MODELS as MODEL_REGISTRY
-    raw_cfg = Config.fromfile(str(REPO_ROOT / 'configs/probe/probe_toy_raw.py'))
+    raw_cfg = Config.fromfile(str(REPO_ROOT / 'configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py'))
     backbone = MODEL_REGISTRY.build(raw_cfg.model.backbone)
     load_checkpoint(backbone, checkpoint, map_location='cpu', strict=True,
                     logger='silent')
@@ -235,7 +235,7 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
             backbone, loader, str(cache_root / split), overwrite=True,
             feature_source=raw_cfg.model.get('feature_source', 'encoder'))
 
-    cfg = Config.fromfile(str(REPO_ROOT / 'configs/probe/probe_toy.py'))
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/cavsync/benchmarks/vit-toy_cached-temporal-probe_toy.py'))
     cfg.work_dir = str(work_dir)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         split = 'train' if loader == 'train_dataloader' else 'val'
@@ -289,9 +289,9 @@ def segmentation(checkpoint, data_root, work_dir):
     centre-prior baseline. Returns {method: (mAP, mIoU)}."""
     results = {}
     for method, config in (
-            ('CAV-MAE Sync', 'configs/segmentation/toy_segmentation.py'),
+            ('CAV-MAE Sync', 'configs/cavsync/benchmarks/vit-toy_sound-prompted-seg_toy.py'),
             ('centre prior',
-             'configs/segmentation/toy_segmentation_center_prior.py')):
+             'configs/cavsync/benchmarks/center-prior_sound-prompted-seg_toy.py')):
         out_dir = work_dir / 'segmentation' / _slug(method)
         metrics = run_test(config, checkpoint, out_dir, data_root,
                            dict(default_hooks=dict(visualization=dict(

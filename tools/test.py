@@ -2,7 +2,7 @@
 
 Examples::
 
-    python tools/test.py configs/retrieval/toy_retrieval_cavsync.py CKPT
+    python tools/test.py configs/cavsync/benchmarks/vit-toy_retrieval_toy.py CKPT
     python tools/test.py CONFIG CKPT --out results/preds.pkl   # predictions
     python tools/test.py CONFIG CKPT --out results/metrics.json
     tools/dist_test.sh CONFIG CKPT 8

@@ -2,7 +2,7 @@
 
 Examples::
 
-    python tools/train.py configs/toy/toy_pretrain_cavsync.py
+    python tools/train.py configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --amp
     python tools/train.py CONFIG --resume            # latest in work_dir
     python tools/train.py CONFIG --resume work_dirs/run1/epoch_3.pth

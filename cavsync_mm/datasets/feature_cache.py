@@ -14,7 +14,7 @@ tokens of every clip can be computed once (:func:`build_feature_cache`,
                           t_audio, t_visual  (T, D)
 
 Mixup mixes waveforms and frames, so it cannot act on cached features: a
-cached probe trains without mixup (configs/probe/probe_toy.py).
+cached probe trains without mixup (configs/cavsync/benchmarks/vit-toy_cached-temporal-probe_toy.py).
 """
 import json
 import os

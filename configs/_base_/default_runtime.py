@@ -1,6 +1,6 @@
 # Runtime settings shared by every cavsync_mm config: registry scope, hooks,
 # environment, logging. A full config inherits it with
-#   _base_ = ['../_base_/default_runtime.py', ...]
+#   _base_ = ['./default_runtime.py', ...]
 # and overrides single fields, e.g. `default_hooks.checkpoint.interval`.
 
 # `type='X'` resolves in cavsync_mm's registries first, then MMEngine's;

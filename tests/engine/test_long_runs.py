@@ -36,7 +36,7 @@ def write_config(path, toy_root, custom_hooks, max_keep_ckpts=1, **extra):
     """A tiny CAV-MAE Sync on the toy clips, inheriting the toy config (so
     the loop, hooks and schedule are the shipped ones)."""
     lines = [
-        f"_base_ = [{str(REPO_ROOT / 'configs/toy/cavsync_toy.py')!r}]",
+        f"_base_ = [{str(REPO_ROOT / 'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py')!r}]",
         "custom_imports = dict(imports=['run_faults'],"
         " allow_failed_imports=False)",
         'model = dict(backbone=dict(embed_dims=32, encoder_depth=1,'

@@ -232,8 +232,8 @@ def _tiny_checkpoint(config, path):
 
 
 @pytest.mark.parametrize('config', [
-    'configs/retrieval/toy_retrieval_cavsync.py',
-    'configs/retrieval/toy_retrieval_cavmae.py'])  # whole paths (renamable)
+    'configs/cavsync/benchmarks/vit-toy_retrieval_toy.py',
+    'configs/cavmae/benchmarks/vit-toy_retrieval_toy.py'])  # whole paths (renamable)
 def test_tools_test_runs_retrieval_configs(config, toy_clips, tmp_path):
     """tools/test.py's metrics equal ranks recomputed from the features it
     dumped: per (query, candidate) T x T matrices in float64 and a stable
@@ -285,7 +285,7 @@ def as_tokens(features):
 
 def test_retrieve_demo_ranks_a_folder_and_writes_the_strip(
         toy_clips, tmp_path, capsys):
-    config = str(REPO / 'configs/retrieval/toy_retrieval_cavsync.py')
+    config = str(REPO / 'configs/cavsync/benchmarks/vit-toy_retrieval_toy.py')
     checkpoint = _tiny_checkpoint(config, tmp_path / 'tiny.pth')
     videos = sorted((toy_clips / 'videos').glob('*.mp4'))
     out_dir = tmp_path / 'strip'

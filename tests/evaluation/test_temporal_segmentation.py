@@ -122,7 +122,7 @@ def test_tool_segments_a_synthetic_clip(tmp_path, capsys):
     root = tmp_path / 'toy'
     make_toy_dataset(str(root), num_clips=0, val_clips=1, seg_per_class=0,
                      frame_size=32, workers=1, progress=False)
-    config = str(repo / 'configs/retrieval/toy_retrieval_cavsync.py')
+    config = str(repo / 'configs/cavsync/benchmarks/vit-toy_retrieval_toy.py')
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(config).model)
     checkpoint = tmp_path / 'tiny.pth'

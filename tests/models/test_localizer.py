@@ -204,8 +204,7 @@ def test_tools_test_segmentation_end_to_end(tmp_path, repo_root):
     pretrainer.init_weights()
     checkpoint = tmp_path / 'tiny_pretrain.pth'
     torch.save(dict(state_dict=pretrainer.state_dict()), checkpoint)
-    cfg = Config.fromfile(str(repo_root / 'configs' / 'segmentation' /
-                              'toy_segmentation.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'cavsync' / 'benchmarks' / 'vit-toy_sound-prompted-seg_toy.py'))
     cfg.model.backbone = tiny_cavsync()
     cfg.test_dataloader.dataset.update(data_root=str(root),
                                        ann_file='annotations.json',

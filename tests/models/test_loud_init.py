@@ -20,7 +20,7 @@ from cavsync_mm.registry import MODELS
 
 
 def runner_loading(repo_root, tmp_path, load_from, allow_partial=False):
-    cfg = Config.fromfile(str(repo_root / 'configs/toy/cavsync_toy.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py'))
     cfg.model = tiny_cavsync()
     cfg.work_dir = str(tmp_path / 'work')
     cfg.load_from = str(load_from)

@@ -257,7 +257,7 @@ def test_feature_cache_equals_a_raw_clip_probe(cached_probe, modality, token):
 
 
 def _cached_probe_config(cached_probe, work_dir):
-    cfg = Config.fromfile('configs/probe/probe_toy.py')
+    cfg = Config.fromfile('configs/cavsync/benchmarks/vit-toy_cached-temporal-probe_toy.py')
     cfg.work_dir = str(work_dir)
     cfg.model.head.update(num_classes=2, in_channels=64, num_frames=4)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):

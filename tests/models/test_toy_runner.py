@@ -1,4 +1,4 @@
-"""A real MMEngine Runner run of configs/toy/cavsync_toy.py on a few generated clips."""
+"""A real MMEngine Runner run of configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py on a few generated clips."""
 import json
 
 import torch
@@ -13,7 +13,7 @@ def test_toy_pretraining_runs_validates_and_saves(repo_root, tmp_path):
     data_root = tmp_path / 'toy'
     make_toy_dataset(str(data_root), num_clips=8, val_clips=4, num_classes=4,
                      workers=1, progress=False, seg_per_class=1)
-    cfg = Config.fromfile(str(repo_root / 'configs' / 'toy' / 'cavsync_toy.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'cavsync' / 'cavsync_vit-toy_1xb64-38e_toy.py'))
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_cfg.max_epochs = 2
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

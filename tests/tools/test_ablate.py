@@ -26,7 +26,7 @@ def _ablate(repo_root, *args):
 
 def test_ablate_runs_resumes_and_tabulates(repo_root, tiny_clips, tmp_path):
     work = tmp_path / 'ablate'
-    run = ('tiny=configs/toy/cavsync_toy.py;epochs=2;warmup_epochs=1;'
+    run = ('tiny=configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py;epochs=2;warmup_epochs=1;'
            'batch_size=2;model.contrastive_loss.loss_weight=0.5')
     args = [run, '--seeds', '0', '1', '--work-dir', str(work),
             '--data-root', str(tiny_clips), '--save-checkpoints']
@@ -54,7 +54,7 @@ def test_ablate_runs_resumes_and_tabulates(repo_root, tiny_clips, tmp_path):
 
 
 def test_ablate_rejects_unknown_schedule(repo_root, tiny_clips, tmp_path):
-    result = _ablate(repo_root, 'configs/toy/cavsync_toy.py;schedule=step',
+    result = _ablate(repo_root, 'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py;schedule=step',
                      '--work-dir', str(tmp_path), '--data-root',
                      str(tiny_clips))
     assert result.returncode != 0

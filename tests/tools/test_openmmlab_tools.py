@@ -69,7 +69,7 @@ def test_publish_model_strips_and_names_by_sha256(tmp_path):
 
 def test_print_config_merges_bases_and_options(tmp_path, capsys):
     config = tmp_path / 'mine.py'
-    config.write_text("_base_ = 'cavsync_mm::toy/cavsync_toy.py'\n")
+    config.write_text("_base_ = 'cavsync_mm::cavsync/cavsync_vit-toy_1xb64-38e_toy.py'\n")
     load('misc/print_config.py').main(
         [str(config), '--cfg-options', 'train_dataloader.batch_size=3'])
     printed = capsys.readouterr().out

@@ -259,7 +259,7 @@ def test_dist_train_ranks_read_disjoint_shard_data(real_data_dir, tmp_path):
     work_dir = tmp_path / 'work'
     config = tmp_path / 'config.py'
     config.write_text(f'''
-_base_ = [{str(REPO_ROOT / "configs/toy/cavsync_toy_shards.py")!r}]
+_base_ = [{str(REPO_ROOT / "configs/cavsync/cavsync_vit-toy-shards_1xb64-38e_toy.py")!r}]
 custom_imports = dict(imports=['sample_recorder'], allow_failed_imports=False)
 custom_hooks = [dict(type='RecordSampleIdsHook')]
 model_wrapper_cfg = dict(type='MMDistributedDataParallel',

@@ -27,8 +27,8 @@ Run specs: ``[NAME=]CONFIG[;KEY=VALUE;...]``. KEY is a config key
 linear warmup from 1e-2 x lr then cosine to 0, as the toy schedule;
 ``constant`` = the same warmup then a constant lr), ``lr``.
 
-    python tools/analysis_tools/ablate.py configs/toy/cavsync_toy.py \\
-        "pt=configs/toy/cavsync_toy.py;model.backbone.weight_init=pytorch" \\
+    python tools/analysis_tools/ablate.py configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py \\
+        "pt=configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py;model.backbone.weight_init=pytorch" \\
         --seeds 0 1 2 --jobs 2
     python tools/analysis_tools/ablate.py --preset registers --seeds 0 1 2
 """
@@ -49,20 +49,20 @@ STRATEGIES = ('diagonal_mean', 'diagonal_max', 'block_mean', 'block_max')
 
 # Toy mirrors of the paper's ablations (Tables 5-8, Fig. 3): config lists.
 PRESETS = {
-    'global_token': ['configs/toy/cavsync_toy.py',
+    'global_token': ['configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
                      'configs/toy/ablations/cavsync_toy_no_global_token.py'],
     'registers': ['configs/toy/ablations/cavsync_toy_registers0.py',
                   'configs/toy/ablations/cavsync_toy_registers4.py',
-                  'configs/toy/cavsync_toy.py',
+                  'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
                   'configs/toy/ablations/cavsync_toy_registers16.py'],
     'mask_ratio': ['configs/toy/ablations/cavsync_toy_mask06.py',
-                   'configs/toy/cavsync_toy.py',
+                   'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
                    'configs/toy/ablations/cavsync_toy_mask09.py',
                    'configs/toy/ablations/cavsync_toy_mask_multi.py'],
     'segment_length': [
         f'configs/toy/ablations/cavsync_toy_segment{length}.py'
         for length in (192, 304, 416, 512, 624, 720)],
-    'baseline': ['configs/toy/cavsync_toy.py', 'configs/toy/cavmae_toy.py'],
+    'baseline': ['configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py', 'configs/cavmae/cavmae_vit-toy_1xb64-38e_toy.py'],
 }
 
 
@@ -204,7 +204,7 @@ def segmentation_cache(cfg, data_root, cache_dir):
     import torch
     from mmengine.config import Config
     seg_cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs/segmentation/toy_segmentation.py'))
+        str(REPO_ROOT / 'configs/cavsync/benchmarks/vit-toy_sound-prompted-seg_toy.py'))
     segment = _segment_step(cfg.val_dataloader.dataset.pipeline)
     crop = _crop_size(cfg.val_dataloader.dataset.pipeline)
     pipeline = []

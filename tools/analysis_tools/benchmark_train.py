@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Training-step speed and memory of a pretraining config's model on synthetic inputs.
 
-    python tools/analysis_tools/benchmark_train.py configs/cavsync/cavsync_as2m.py \
+    python tools/analysis_tools/benchmark_train.py configs/cavsync/cavsync_vit-base-p16_8xb64-25e_as2m.py \
         --batch-size 2 --device cpu --steps 5
 
 One step = data preprocessor + forward (mode='loss') + backward + Adam step of

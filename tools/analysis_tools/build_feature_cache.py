@@ -3,7 +3,7 @@
     python tools/analysis_tools/build_feature_cache.py CONFIG CHECKPOINT \
         --out-dir data/toy/feature_cache [--split train=train.json ...]
 
-CONFIG is a probing config on raw clips (e.g. configs/probe/probe_toy_raw.py):
+CONFIG is a probing config on raw clips (e.g. configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py):
 its ``model.backbone`` (a CAVMAESync) is built and CHECKPOINT (the
 pretraining checkpoint) loaded into it; each split's datafile is read with
 the config's test dataloader (all frames, no augmentation) and written to

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """FLOPs of a pretraining config's train step (forward + backward).
 
-    python tools/analysis_tools/get_flops.py configs/cavsync/cavsync_as2m.py
+    python tools/analysis_tools/get_flops.py configs/cavsync/cavsync_vit-base-p16_8xb64-25e_as2m.py
 
 The forward pass of one training step (``mode='loss'``: the masked encoders,
 the joint block, the decoder and the losses, with the config's mask ratio) is

@@ -5,12 +5,12 @@ Examples::
 
     # a video file (decoded by the config's test pipeline)
     python tools/analysis_tools/temporal_segmentation.py \
-        configs/retrieval/toy_retrieval_cavsync.py CKPT clip.mp4 \
+        configs/cavsync/benchmarks/vit-toy_retrieval_toy.py CKPT clip.mp4 \
         --out work_dirs/segments.png
     # a clip of a CAV-MAE datafile (frames + wav); the synthetic clips' entries
     # carry frame_labels, so the agreement score is printed too
     python tools/analysis_tools/temporal_segmentation.py \
-        configs/retrieval/toy_retrieval_cavsync.py CKPT data/toy/val.json \
+        configs/cavsync/benchmarks/vit-toy_retrieval_toy.py CKPT data/toy/val.json \
         --video-id val_00000 --num-segments 5
 
 The PNG shows the T frames, the clip's spectrogram and one bar per feature

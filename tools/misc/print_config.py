@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Print a config with its bases and command-line options merged.
 
-    python tools/misc/print_config.py configs/cavsync/cavsync_as2m.py
+    python tools/misc/print_config.py configs/cavsync/cavsync_vit-base-p16_8xb64-25e_as2m.py
     python tools/misc/print_config.py CONFIG --cfg-options train_cfg.max_epochs=1
     python tools/misc/print_config.py my_config.py   # _base_ = 'cavsync_mm::...'
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write what a config's pipeline feeds the model, as pictures.
 
-    python tools/visualization/browse_dataset.py configs/toy/cavsync_toy.py \
+    python tools/visualization/browse_dataset.py configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py \
         --output-dir work_dirs/browse --show-number 8
 
 For each of the first ``--show-number`` samples of the chosen split: the

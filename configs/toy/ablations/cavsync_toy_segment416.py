@@ -1,7 +1,7 @@
 # Toy mirror of paper Fig. 4 (segment-length sweep; the release's points
 # 192 / 304 / 416 / 512 / 624 / 720): 416 fbank frames = 4.16 s segments
 # (tools/analysis_tools/ablate.py --preset segment_length).
-_base_ = ['../cavsync_toy.py']
+_base_ = ['../../cavsync/cavsync_vit-toy_1xb64-38e_toy.py']
 segment_length = 416
 model = dict(backbone=dict(audio_length=segment_length))
 train_dataloader = dict(dataset=dict(pipeline=[

@@ -1,3 +1,0 @@
-# cavsync_as2m with mixed precision (bfloat16 autocast; fp16: dtype='float16').
-_base_ = ['./cavsync_as2m.py']
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16')

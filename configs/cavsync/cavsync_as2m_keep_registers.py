@@ -1,4 +1,0 @@
-# The paper text's variant: register tokens also go through the joint block
-# passes (the release drops them after the modality encoders).
-_base_ = ['./cavsync_as2m.py']
-model = dict(backbone=dict(keep_register_tokens=True))

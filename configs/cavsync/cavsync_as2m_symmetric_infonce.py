@@ -1,3 +1,0 @@
-# Option: symmetric InfoNCE (average of visual->audio and audio->visual).
-_base_ = ['./cavsync_as2m.py']
-model = dict(contrastive_loss=dict(symmetric=True))

@@ -1,4 +1,0 @@
-# Probing the patch tokens (Table 12): the mean of the patch tokens of each
-# modality (joint block passes) replaces the global token.
-_base_ = './probe_as20k.py'
-model = dict(token='patch')

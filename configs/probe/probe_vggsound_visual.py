@@ -1,3 +1,0 @@
-# Video-only probing (Table 10): the head sees g_v_t (768-d) per frame.
-_base_ = './probe_vggsound.py'
-model = dict(modality='visual', head=dict(in_channels=768))

@@ -20,7 +20,8 @@ from mmengine.runner import Runner
 
 import cavsync_mm  # noqa: F401  (registers the components)
 from cavsync_mm import compat
-from cavsync_mm.engine.runner_config import apply_common_args
+from cavsync_mm.engine.runner_config import (apply_common_args,
+                                             close_distributed)
 
 PREDICTION_SUFFIXES = ('.pkl', '.pickle')
 
@@ -99,6 +100,7 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    close_distributed()
     if args.out is not None and args.out.endswith('.json') and \
             runner.rank == 0:
         write_metrics(metrics, args.out)

@@ -22,7 +22,8 @@ from mmengine.runner import Runner
 
 import cavsync_mm  # noqa: F401  (registers the components)
 from cavsync_mm import compat
-from cavsync_mm.engine.runner_config import apply_common_args
+from cavsync_mm.engine.runner_config import (apply_common_args,
+                                             close_distributed)
 
 
 def parse_args(argv=None):
@@ -114,6 +115,7 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

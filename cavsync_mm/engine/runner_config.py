@@ -43,3 +43,15 @@ def warmup_schedule(max_epochs: float, warmup_epochs: float,
                  end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.,
                  convert_to_iter_based=True))
     return schedulers
+
+
+def close_distributed() -> None:
+    """Destroy the default process group, if any, once a tool's run ended.
+
+    MMEngine leaves it to the interpreter's shutdown; with gloo a rank then
+    sometimes aborts ('terminate called without an active exception') after
+    a finished run, which turns a good run into a failed launch."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -305,10 +305,17 @@ SIDE_EFFECTS = textwrap.dedent("""
     compat.apply()
     compat.apply()  # idempotent
     after_apply = state()
+    print(json.dumps([before, after_import, after_apply]))
+    """)
+
+# compat's fix 6, tested on its own: the only place (besides compat.py) that
+# imports mmaction.models, and only after an explicit apply()
+MMACTION_MODELS_ON_REQUEST = textwrap.dedent("""
+    from cavsync_mm import compat
+    compat.apply()
     import mmaction.models  # fix 6: the 1.2.0 wheel's missing drn folder
     from mmaction.registry import MODELS
-    after_apply['mmaction_models'] = 'Recognizer3D' in MODELS.module_dict
-    print(json.dumps([before, after_import, after_apply]))
+    print('Recognizer3D' in MODELS.module_dict)
     """)
 
 
@@ -327,4 +334,11 @@ def test_import_changes_nothing_apply_fixes_everything(tmp_path):
         assert after_apply[key] == 'cavsync_mm.compat', key
     assert after_apply['config_package']
     assert after_apply['backend_unchanged']
-    assert after_apply['mmaction_models']
+
+
+def test_apply_makes_mmaction_models_importable(tmp_path):
+    result = subprocess.run([sys.executable, '-c', MMACTION_MODELS_ON_REQUEST],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == 'True'

@@ -55,8 +55,12 @@ class _TinyModel(BaseModel):
 
 def _train(small_clips, work_dir, max_skip_ratio):
     use_cavsync_scope()
+    # A name of its own: two Runners built within one second would share the
+    # timestamp-named MMLogger instance, and the second run's log would land
+    # in the first run's work_dir.
     runner = Runner(
         model=_TinyModel(), work_dir=str(work_dir), default_scope='cavsync_mm',
+        experiment_name=f'health_{osp.basename(str(work_dir))}',
         train_dataloader=dict(
             batch_size=2, num_workers=2, persistent_workers=False,
             sampler=dict(type='DefaultSampler', shuffle=True),

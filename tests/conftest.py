@@ -67,3 +67,24 @@ def real_data_dir() -> Path:
         pytest.fail(f'real clips not found at {REAL_DATA_DIR} (expected '
                     'shared/ beside the repository checkout)')
     return REAL_DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def _fresh_mmengine_instances():
+    """Each test's Runners get their own logger, message hub and visualizer.
+
+    MMEngine keys these global instances by the experiment name, a timestamp
+    with one-second resolution: a Runner built within the same second as one
+    of an earlier test would reuse that test's logger / visualizer and write
+    its log and scalars into the earlier work_dir. Drop the instances a test
+    created when it ends (the ones that existed before are kept)."""
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.visualization import Visualizer
+
+    from cavsync_mm.visualization import AVVisualizer
+    classes = (MMLogger, MessageHub, Visualizer, AVVisualizer)
+    before = {cls: set(cls._instance_dict) for cls in classes}
+    yield
+    for cls in classes:
+        for name in set(cls._instance_dict) - before[cls]:
+            del cls._instance_dict[name]

@@ -56,3 +56,35 @@ def test_pipeline_sizes_match_the_model(path):
                 assert size == image_size, (
                     f'{loader}: {kind} to {size} px for a model built for '
                     f'{image_size} px')
+
+
+def test_ablation_presets_name_existing_configs():
+    """ablate.py's presets point at configs that exist (they moved into the
+    model-zoo layout: configs/cavsync/cavsync_vit-toy-<variant>_...)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'ablate', REPO_ROOT / 'tools' / 'analysis_tools' / 'ablate.py')
+    ablate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablate)
+    paths = {p for configs in ablate.PRESETS.values() for p in configs}
+    assert len(paths) == 15
+    for path in paths:
+        assert (REPO_ROOT / path) in CONFIGS, path
+
+
+def test_segment_sweep_sets_every_segment_step():
+    """The sweep configs' shared helper reaches every FrameAlignedSegments
+    step (train and val/test) and the encoder, and changes nothing else."""
+    base = Config.fromfile(str(
+        REPO_ROOT / 'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py'))
+    cfg = Config.fromfile(str(
+        REPO_ROOT / 'configs/cavsync/cavsync_vit-toy-segment192_1xb64-38e_toy.py'))
+    assert _encoder(cfg.model).audio_length == 192
+    steps = [step for _, pipeline in _pipelines(cfg) for step in pipeline
+             if step['type'] == 'FrameAlignedSegments']
+    assert len(steps) == 3 and {s.segment_length for s in steps} == {192}
+    for name, pipeline in _pipelines(cfg):
+        base_pipeline = dict(_pipelines(base))[name]
+        assert pipeline == [
+            dict(s, segment_length=192) if s['type'] == 'FrameAlignedSegments'
+            else s for s in base_pipeline]

@@ -1,14 +1,8 @@
 # Segment-length sweep (paper Fig. 4): 304 fbank frames = 3.04 s audio segments
 # (a multiple of the 16-frame patch: 8 x 19 audio patches).
 _base_ = ['./cavsync_vit-base-p16_8xb64-25e_as2m.py']
+from cavsync_mm.config_helpers import segment_length_overrides  # noqa: E402
 segment_length = 304
-model = dict(backbone=dict(audio_length=segment_length))
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(step, segment_length=segment_length)
-    if step['type'] == 'FrameAlignedSegments' else step
-    for step in _base_.train_dataloader.dataset.pipeline]))
-val_dataloader = dict(dataset=dict(pipeline=[
-    dict(step, segment_length=segment_length)
-    if step['type'] == 'FrameAlignedSegments' else step
-    for step in _base_.val_dataloader.dataset.pipeline]))
+model, train_dataloader, val_dataloader = segment_length_overrides(
+    _base_, segment_length)
 test_dataloader = val_dataloader

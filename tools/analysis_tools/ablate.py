@@ -50,17 +50,17 @@ STRATEGIES = ('diagonal_mean', 'diagonal_max', 'block_mean', 'block_max')
 # Toy mirrors of the paper's ablations (Tables 5-8, Fig. 3): config lists.
 PRESETS = {
     'global_token': ['configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
-                     'configs/toy/ablations/cavsync_toy_no_global_token.py'],
-    'registers': ['configs/toy/ablations/cavsync_toy_registers0.py',
-                  'configs/toy/ablations/cavsync_toy_registers4.py',
+                     'configs/cavsync/cavsync_vit-toy-no-global-token_1xb64-38e_toy.py'],
+    'registers': ['configs/cavsync/cavsync_vit-toy-registers0_1xb64-38e_toy.py',
+                  'configs/cavsync/cavsync_vit-toy-registers4_1xb64-38e_toy.py',
                   'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
-                  'configs/toy/ablations/cavsync_toy_registers16.py'],
-    'mask_ratio': ['configs/toy/ablations/cavsync_toy_mask06.py',
+                  'configs/cavsync/cavsync_vit-toy-registers16_1xb64-38e_toy.py'],
+    'mask_ratio': ['configs/cavsync/cavsync_vit-toy-mask60_1xb64-38e_toy.py',
                    'configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
-                   'configs/toy/ablations/cavsync_toy_mask09.py',
-                   'configs/toy/ablations/cavsync_toy_mask_multi.py'],
+                   'configs/cavsync/cavsync_vit-toy-mask90_1xb64-38e_toy.py',
+                   'configs/cavsync/cavsync_vit-toy-mask-multi_1xb64-38e_toy.py'],
     'segment_length': [
-        f'configs/toy/ablations/cavsync_toy_segment{length}.py'
+        f'configs/cavsync/cavsync_vit-toy-segment{length}_1xb64-38e_toy.py'
         for length in (192, 304, 416, 512, 624, 720)],
     'baseline': ['configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py', 'configs/cavmae/cavmae_vit-toy_1xb64-38e_toy.py'],
 }

@@ -13,8 +13,10 @@ built through these registries, and their ``build`` runs inside the
 ``cavsync_mm`` scope: unqualified types in a cavsync_mm component's config
 resolve here (then in MMEngine's roots) even when the Runner's default scope is
 ``mmpretrain`` or ``mmaction``. Parts of other codebases inside a cavsync_mm
-component keep their prefix (``type='mmpretrain.LinearClsHead'``). An explicit
-``_scope_`` in a config still wins.
+component keep their prefix (``type='mmpretrain.LinearClsHead'``) and are
+built in their own scope, so that their own unqualified defaults (the
+``CrossEntropyLoss`` an mmpretrain head builds) resolve in their codebase. An
+explicit ``_scope_`` in a config still wins.
 
 ``cavsync.<Name>`` (the scope's name before 0.2) is kept as a deprecated alias
 for ``type`` strings; ``default_scope`` must be ``'cavsync_mm'``.
@@ -67,6 +69,12 @@ def _build_in_package_scope(inherited: Callable) -> Callable:
     """The parent's build function, run inside the ``cavsync_mm`` scope."""
 
     def build(cfg, *args, **kwargs):
+        kind = cfg.get('type') if isinstance(cfg, dict) else None
+        if isinstance(kind, str) and '.' in kind and '_scope_' not in cfg:
+            scope = kind.split('.', 1)[0]
+            if scope not in (SCOPE, ALIAS_SCOPE):  # another codebase's part
+                cfg = cfg.copy()
+                cfg['_scope_'] = scope
         with package_scope():
             return inherited(cfg, *args, **kwargs)
 

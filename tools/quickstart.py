@@ -217,14 +217,15 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
     transformer probe on them, test it. Returns (probe mAP, majority mAP)."""
     import numpy as np
     from mmengine.config import Config
-    from mmengine.runner import Runner, load_checkpoint
+    from mmengine.runner import Runner
 
-    from cavsync_mm.datasets.feature_cache import build_feature_cache
+    from cavsync_mm.datasets.feature_cache import (build_feature_cache,
+                                                   with_checkpoint)
     from cavsync_mm.registry import MODELS as MODEL_REGISTRY
     raw_cfg = Config.fromfile(str(REPO_ROOT / 'configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py'))
-    backbone = MODEL_REGISTRY.build(raw_cfg.model.backbone)
-    load_checkpoint(backbone, checkpoint, map_location='cpu', strict=True,
-                    logger='silent')
+    # the probe's encoder alone, loaded from the pretraining checkpoint
+    probe_model = MODEL_REGISTRY.build(with_checkpoint(raw_cfg.model, checkpoint))
+    probe_model.init_weights()
     cache_root = work_dir / 'feature_cache'
     for split, datafile in raw_cfg.feature_cache_splits.items():
         loader_cfg = copy.deepcopy(raw_cfg.test_dataloader)
@@ -232,7 +233,7 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
         loader_cfg.dataset.data_root = data_root
         loader = Runner.build_dataloader(loader_cfg)
         build_feature_cache(
-            backbone, loader, str(cache_root / split), overwrite=True,
+            probe_model, loader, str(cache_root / split), overwrite=True,
             feature_source=raw_cfg.model.get('feature_source', 'encoder'))
 
     cfg = Config.fromfile(str(REPO_ROOT / 'configs/cavsync/benchmarks/vit-toy_cached-temporal-probe_toy.py'))

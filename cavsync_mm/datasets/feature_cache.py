@@ -41,7 +41,7 @@ def _clip_tokens(model, audio: torch.Tensor, frames: torch.Tensor,
     """``{f'{token}_{modality}': (N, T, D)}`` for all-frames inputs."""
     from cavsync_mm.models.classifiers import probe_tokens
     batch, num_frames = audio.shape[:2]
-    features = model.extract_feat(audio.flatten(0, 1), frames.flatten(0, 1))
+    features = model.backbone(audio.flatten(0, 1), frames.flatten(0, 1))
     out = {}
     for token in tokens:
         audio_tokens, visual_tokens = probe_tokens(features, token,
@@ -51,13 +51,28 @@ def _clip_tokens(model, audio: torch.Tensor, frames: torch.Tensor,
     return out
 
 
+def with_checkpoint(model_cfg: dict, checkpoint: str) -> dict:
+    """A probing classifier config whose encoder loads ``checkpoint`` (a
+    pretraining checkpoint: ``backbone.`` keys unless the config's
+    ``init_cfg`` names another prefix)."""
+    backbone = dict(model_cfg['backbone'])
+    init_cfg = dict(backbone.get('init_cfg') or {})
+    init_cfg.setdefault('prefix', 'backbone.')
+    init_cfg.update(type='Pretrained', checkpoint=str(checkpoint))
+    return dict(model_cfg, backbone=dict(backbone, init_cfg=init_cfg))
+
+
 @torch.no_grad()
 def build_feature_cache(model, dataloader, out_dir: str,
                         tokens: Sequence[str] = ('global', 'patch'),
                         dtype: str = 'float32', overwrite: bool = False,
                         source: Optional[dict] = None,
                         feature_source: str = 'encoder') -> str:
-    """Run ``model`` (a ``CAVMAESync``) over ``dataloader`` and cache the tokens.
+    """Run ``model``'s encoder over ``dataloader`` and cache the tokens.
+
+    ``model`` has a ``data_preprocessor`` and an ``AudioVisualEncoder`` as
+    ``backbone``: a probing ``AudioVisualClassifier`` (as the tool builds
+    it) or a ``CAVMAESync``.
 
     The dataloader must serve all-frames samples (``sampling='all_frames'``).
     Writes ``out_dir/index.json`` and one npz per clip; returns the index

@@ -1,2 +1,2 @@
-from . import (backbones, classifiers, data_preprocessors, heads,  # noqa: F401
+from . import (backbones, classifiers, data_preprocessors,  # noqa: F401
                layers, localizers, losses, necks, pretrainers)

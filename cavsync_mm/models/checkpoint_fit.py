@@ -136,16 +136,21 @@ def load_pretrained_checked(
         partial_flag: str = 'allow_partial=True in the init_cfg') -> None:
     """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=None,
     allow_partial=False)`` for a module: checks the fit, then loads."""
-    from mmengine.runner.checkpoint import (_load_checkpoint,
-                                            _load_checkpoint_with_prefix,
-                                            load_state_dict)
+    from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
     source = init_cfg['checkpoint']
     prefix: Optional[str] = init_cfg.get('prefix')
-    if prefix is None:
-        checkpoint = _load_checkpoint(source, map_location='cpu')
-    else:
-        checkpoint = _load_checkpoint_with_prefix(prefix, source,
-                                                  map_location='cpu')
+    checkpoint = _load_checkpoint(source, map_location='cpu')
+    if prefix is not None:
+        # as MMEngine's _load_checkpoint_with_prefix, after the removal of
+        # a DDP ``module.`` prefix, with the file named when nothing matches
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        checkpoint = {key[len(prefix):]: value for key, value in
+                      checkpoint_state_dict(checkpoint).items()
+                      if key.startswith(prefix)}
+        if not checkpoint:
+            raise CheckpointMismatchError(
+                f'checkpoint {source} holds no weights under {prefix!r} '
+                f'(init_cfg prefix)')
     allow_partial = bool(init_cfg.get('allow_partial', False))
     check_checkpoint_fit(module, checkpoint, source,
                          allow_partial=allow_partial,

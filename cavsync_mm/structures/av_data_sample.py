@@ -1,25 +1,17 @@
 """The data sample passed between the pipeline, the models and the metrics."""
-from typing import Optional, Sequence, Union
+from typing import Optional
 
-import numpy as np
 import torch
-from mmengine.structures import BaseDataElement
-
-LabelType = Union[torch.Tensor, np.ndarray, Sequence[int], int]
-
-
-def _to_long_tensor(value: LabelType) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.long().flatten()
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(value).long().flatten()
-    if isinstance(value, int):
-        return torch.tensor([value], dtype=torch.long)
-    return torch.tensor(list(value), dtype=torch.long)
+from mmpretrain.structures import DataSample, format_label
+from mmpretrain.structures.data_sample import LABEL_TYPE
 
 
-class AVDataSample(BaseDataElement):
+class AVDataSample(DataSample):
     """One clip (or one frame of a clip) and what is known or predicted about it.
+
+    mmpretrain's ``DataSample`` (``set_gt_label`` / ``set_gt_score`` /
+    ``set_pred_score`` / ``set_pred_label``, what mmpretrain's heads write
+    and its metrics read) with one addition, below.
 
     Meta information (set by the dataset / pipeline): ``video_id``,
     ``frame_indices`` (the frames i of T that the sample holds), ``num_frames`` (T),
@@ -28,16 +20,22 @@ class AVDataSample(BaseDataElement):
     Ground truth: ``gt_label`` (LongTensor of class indices: one for
     single-label data, several for multi-label data) and ``gt_score``
     (multi-hot float vector of length ``num_classes``, set with the label when
-    ``num_classes`` is known).
+    ``num_classes`` is known; mixup replaces it with the mixed scores).
 
     Predictions written by models: ``global_audio`` / ``global_visual``
     (``(T, D)`` or ``(D,)``), ``audio_patches`` / ``visual_patches``, and
-    ``pred_score`` for classifiers.
+    ``pred_score`` / ``pred_label`` for classifiers.
     """
 
-    def set_gt_label(self, value: LabelType,
+    def set_gt_label(self, value: LABEL_TYPE,
                      num_classes: Optional[int] = None) -> 'AVDataSample':
-        label = _to_long_tensor(value)
+        """``gt_label`` as mmpretrain sets it, plus what ``DataSample``
+        cannot express: the multi-hot ``gt_score`` of a multi-label clip
+        (mmpretrain's heads train against ``gt_score`` when it is present,
+        which is also how mixup's mixed scores reach them), and a label out
+        of range raised with the clip's name instead of a bare one-hot
+        index error."""
+        label = format_label(value).long().flatten()
         self.set_field(label, 'gt_label', dtype=torch.Tensor)
         num_classes = num_classes if num_classes is not None else \
             self.metainfo.get('num_classes')

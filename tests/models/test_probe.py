@@ -1,5 +1,6 @@
-"""Linear probing: heads, the frozen-backbone classifier, the feature cache
-and probe training / testing with the MMEngine Runner."""
+"""Linear probing: necks and mmpretrain heads, the frozen-encoder
+classifier, the feature cache and probe training / testing with the MMEngine
+Runner."""
 import json
 import subprocess
 import sys
@@ -23,12 +24,14 @@ def _samples(labels, num_classes):
 
 
 def _classifier(**kwargs):
-    head = kwargs.pop('head', dict(type='TemporalTransformerHead',
-                                   num_classes=3, in_channels=64,
-                                   num_frames=4, num_heads=4,
-                                   loss_type='ce'))
+    neck = kwargs.pop('neck', dict(type='TemporalTransformerNeck',
+                                   in_channels=64, num_frames=4,
+                                   num_heads=4))
+    head = kwargs.pop('head', dict(type='mmpretrain.LinearClsHead',
+                                   num_classes=3, in_channels=64))
     model = MODELS.build(dict(type='AudioVisualClassifier',
-                              backbone=tiny_cavsync(), head=head, **kwargs))
+                              backbone=tiny_cavsync()['backbone'], neck=neck,
+                              head=head, **kwargs))
     model.init_weights()
     return model
 
@@ -42,29 +45,61 @@ def _clip_inputs(batch=3, num_frames=2, seed=0):
 
 
 @pytest.mark.parametrize('position', [True, False])
-def test_temporal_transformer_head_shapes(position):
-    head = MODELS.build(dict(type='TemporalTransformerHead', num_classes=7,
-                             in_channels=48, num_frames=16, num_heads=4,
+def test_temporal_transformer_neck_shapes(position):
+    from mmpretrain.models.backbones.vision_transformer import \
+        TransformerEncoderLayer
+    neck = MODELS.build(dict(type='TemporalTransformerNeck', in_channels=48,
+                             num_frames=16, num_heads=4,
                              temporal_position_embedding=position))
-    head.init_weights()
-    assert head(torch.randn(5, 16, 48)).shape == (5, 7)
-    assert head(torch.randn(2, 3, 48)).shape == (2, 7)  # fewer steps
-    assert len(head.blocks) == 2
-    assert (head.temporal_position_embedding is not None) == position
+    neck.init_weights()
+    (feature, ) = neck(torch.randn(5, 16, 48))
+    assert feature.shape == (5, 48)
+    assert neck((torch.randn(2, 3, 48), ))[0].shape == (2, 48)  # fewer steps
+    assert len(neck.blocks) == 2
+    assert all(isinstance(b, TransformerEncoderLayer) for b in neck.blocks)
+    assert (neck.temporal_position_embedding is not None) == position
     with pytest.raises(ValueError, match='48'):
-        head(torch.randn(2, 16, 32))
+        neck(torch.randn(2, 16, 32))
     if position:
         with pytest.raises(ValueError, match='at most 16'):
-            head(torch.randn(2, 17, 48))
+            neck(torch.randn(2, 17, 48))
 
 
-def test_linear_probe_head_averages_time():
-    head = MODELS.build(dict(type='LinearProbeHead', num_classes=4,
-                             in_channels=8))
+def test_mean_neck_averages_time():
+    neck = MODELS.build(dict(type='TemporalMeanNeck', in_channels=8))
     tokens = torch.randn(3, 5, 8)
-    assert torch.allclose(head(tokens), head(tokens.mean(1, keepdim=True)),
-                          atol=1e-6)
-    assert head(tokens).shape == (3, 4)
+    torch.testing.assert_close(neck(tokens)[0], neck(tokens.mean(1))[0])
+    assert neck(tokens)[0].shape == (3, 8)
+
+
+@pytest.mark.parametrize('multi_label', [True, False])
+def test_mmpretrain_heads_compute_the_releases_losses(multi_label):
+    """The probe's losses are the release's: BCEWithLogitsLoss (mean over
+    clips and classes; mmpretrain's head averages over clips only, so the
+    configs set loss_weight=1/K) and soft-target cross-entropy (mean over
+    clips), both against gt_score, which also carries mixup's scores."""
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    num_classes = 5
+    head = MODELS.build(dict(
+        type='mmpretrain.MultiLabelLinearClsHead' if multi_label
+        else 'mmpretrain.LinearClsHead', num_classes=num_classes,
+        in_channels=8, loss=dict(
+            type='mmpretrain.CrossEntropyLoss', use_sigmoid=multi_label,
+            loss_weight=1 / num_classes if multi_label else 1.)))
+    feature = torch.randn(4, 8)
+    samples = _samples([[0, 2], [1], [4], [3]] if multi_label
+                       else [0, 1, 4, 3], num_classes)
+    samples[3].gt_score = torch.tensor([.3, 0., 0., .7, 0.])  # mixup
+    logits = head((feature, ))
+    targets = torch.stack([s.gt_score for s in samples])
+    expected = F.binary_cross_entropy_with_logits(logits, targets) \
+        if multi_label else F.cross_entropy(logits, targets)
+    loss = head.loss((feature, ), samples)['loss']
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=0)
+    predicted = head.predict((feature, ), _samples([0] * 4, num_classes))
+    scores = torch.sigmoid(logits) if multi_label else logits.softmax(-1)
+    torch.testing.assert_close(predicted[0].pred_score, scores[0])
 
 
 @pytest.mark.parametrize('modality,token,width', [
@@ -80,13 +115,13 @@ def test_probe_input_is_the_releases_by_default():
     """CAVMAEFT: modality-encoder tokens (before the joint block and its
     norms), [audio ; visual], no temporal position embedding, LN eps 1e-5."""
     model = _classifier().eval()
-    head = model.head
-    assert head.temporal_position_embedding is None
-    assert all(norm.eps == 1e-5 for norm in head.modules()
+    neck = model.neck
+    assert neck.temporal_position_embedding is None
+    assert all(norm.eps == 1e-5 for norm in neck.modules()
                if isinstance(norm, torch.nn.LayerNorm))
     inputs = _clip_inputs(batch=2, num_frames=2)
     tokens = model.extract_feat(inputs)
-    backbone = model.backbone.backbone
+    backbone = model.backbone
     audio, frames = inputs['audio'].flatten(0, 1), inputs['frames'].flatten(0, 1)
     with torch.no_grad():
         audio_tokens = backbone._run(backbone.audio_encoder,
@@ -101,7 +136,8 @@ def test_probe_input_is_the_releases_by_default():
     joint = _classifier(feature_source='joint',
                         modality_order='visual_first').eval()
     joint.load_state_dict(model.state_dict())
-    features = model.backbone.extract_feat(audio, frames)
+    with torch.no_grad():
+        features = model.backbone(audio, frames)
     torch.testing.assert_close(
         joint.extract_feat(inputs).flatten(0, 1),
         torch.cat([features['global_visual'], features['global_audio']], -1))
@@ -111,6 +147,34 @@ def test_probe_input_is_the_releases_by_default():
         _classifier(feature_source='decoder')
     with pytest.raises(ValueError, match='order'):
         _classifier(modality_order='random')
+
+
+def test_probe_checkpoints_of_the_earlier_layout_load():
+    """A probe checkpoint written before the probe used mmpretrain's heads
+    (the whole pretrainer under backbone.backbone / backbone.neck, the
+    hand-written head's blocks) loads into the neck + head layout, and the
+    checkpoint-fit check accepts it; the decoder's weights are dropped."""
+    from cavsync_mm.models.checkpoint_fit import check_checkpoint_fit
+    model = _classifier().eval()
+    earlier = {'backbone.neck.decoder_embed.weight': torch.zeros(16, 32),
+               'backbone.neck.mask_token': torch.zeros(1, 1, 16)}
+    for key, value in model.state_dict().items():
+        if key.startswith('backbone.'):
+            key = 'backbone.' + key
+        elif key.startswith('neck.'):
+            key = ('head.' + key[len('neck.'):]).replace(
+                '.ln1.', '.norm1.').replace('.ln2.', '.norm2.').replace(
+                '.ffn.layers.0.0.', '.mlp.fc1.').replace(
+                '.ffn.layers.1.', '.mlp.fc2.')
+        earlier[key] = value
+    assert 'head.blocks.1.mlp.fc2.weight' in earlier
+    fresh = _classifier().eval()
+    check_checkpoint_fit(fresh, dict(state_dict=dict(earlier)), 'old.pth')
+    fresh.load_state_dict(earlier, strict=True)
+    inputs = _clip_inputs(batch=2, num_frames=2)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(inputs), model(inputs), rtol=0,
+                                   atol=0)
 
 
 def test_classifier_rejects_single_frame_inputs():
@@ -216,6 +280,43 @@ def test_feature_cache_round_trip(cached_probe):
             cached_probe['root'] / 'cache'))
 
 
+def test_probe_encoder_loads_the_pretraining_checkpoint(cached_probe,
+                                                        tmp_path):
+    """The probe builds the encoder alone (no decoder, no losses) and loads
+    it from a pretraining checkpoint with init_cfg=dict(type='Pretrained',
+    prefix='backbone.'), keys and shapes checked; a DDP ``module.`` prefix is
+    removed; the whole pretrainer as backbone is refused with the fix."""
+    from cavsync_mm.datasets.feature_cache import with_checkpoint
+    from cavsync_mm.models.checkpoint_fit import CheckpointMismatchError
+    pretrainer = cached_probe['backbone']
+    cfg = dict(type='AudioVisualClassifier',
+               backbone=tiny_cavsync(audio_length=416)['backbone'],
+               neck=dict(type='TemporalMeanNeck', in_channels=64),
+               head=dict(type='mmpretrain.MultiLabelLinearClsHead',
+                         num_classes=2, in_channels=64))
+    expected = pretrainer.backbone.state_dict()
+    state = pretrainer.state_dict()
+    assert any(k.startswith('neck.') for k in state)  # the file has more
+    ddp = tmp_path / 'ddp.pth'
+    torch.save(dict(state_dict={f'module.{k}': v for k, v in state.items()}),
+               ddp)
+    for checkpoint in (cached_probe['checkpoint'], ddp):
+        probe = MODELS.build(with_checkpoint(cfg, checkpoint))
+        probe.init_weights()
+        loaded = probe.backbone.state_dict()
+        assert loaded.keys() == expected.keys()
+        assert all(torch.equal(loaded[k], expected[k]) for k in expected)
+    assert not any(k.startswith('backbone.neck') or 'decoder' in k
+                   for k in probe.state_dict())
+    with pytest.raises(ValueError, match="prefix='backbone.'"):
+        MODELS.build(dict(cfg, backbone=tiny_cavsync()))
+    encoder_only = tmp_path / 'encoder.pth'
+    torch.save(dict(state_dict=expected), encoder_only)
+    probe = MODELS.build(with_checkpoint(cfg, encoder_only))
+    with pytest.raises(CheckpointMismatchError, match="under 'backbone.'"):
+        probe.init_weights()
+
+
 @pytest.mark.parametrize('modality', ['audio_visual', 'audio', 'visual'])
 @pytest.mark.parametrize('token', ['global', 'register'])
 def test_feature_cache_equals_a_raw_clip_probe(cached_probe, modality, token):
@@ -259,7 +360,9 @@ def test_feature_cache_equals_a_raw_clip_probe(cached_probe, modality, token):
 def _cached_probe_config(cached_probe, work_dir):
     cfg = Config.fromfile('configs/cavsync/benchmarks/vit-toy_cached-temporal-probe_toy.py')
     cfg.work_dir = str(work_dir)
-    cfg.model.head.update(num_classes=2, in_channels=64, num_frames=4)
+    cfg.model.neck.update(in_channels=64, num_frames=4)
+    cfg.model.head.update(num_classes=2, in_channels=64)
+    cfg.model.head.loss.loss_weight = 1 / 2  # 1 / K (see the config)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
         loader.dataset.ann_file = cached_probe['index']
         loader.batch_size = 2

@@ -16,7 +16,7 @@ import os.path as osp
 import time
 
 from mmengine.config import Config
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 
 
 def parse_args(argv=None):
@@ -43,7 +43,8 @@ def main(argv=None):
     import cavsync_mm  # noqa: F401  (registers the components)
     from cavsync_mm import compat
     compat.apply()  # loads a Runner checkpoint (torch >= 2.6)
-    from cavsync_mm.datasets.feature_cache import build_feature_cache
+    from cavsync_mm.datasets.feature_cache import (build_feature_cache,
+                                                   with_checkpoint)
     from cavsync_mm.registry import MODELS
     from mmengine.registry import init_default_scope
 
@@ -52,9 +53,10 @@ def main(argv=None):
     if cfg.model.get('backbone') is None:
         raise SystemExit(f'{args.config}: model.backbone is empty; pass a '
                          'probing config on raw clips')
-    model = MODELS.build(cfg.model.backbone)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True,
-                    revise_keys=[(r'^module\.', '')])
+    # the probe's encoder, loaded as the config's init_cfg loads it (keys
+    # and shapes checked first), with the checkpoint given here
+    model = MODELS.build(with_checkpoint(cfg.model, args.checkpoint))
+    model.init_weights()
     model.to(args.device).eval()
 
     splits = dict(s.split('=', 1) for s in args.split) if args.split \

@@ -1,3 +1,4 @@
 # Audio-only probing (Table 10): the head sees g_a_t (768-d) per frame.
 _base_ = './vit-base-p16_temporal-probe_1xb48-10e_vggsound.py'
-model = dict(modality='audio', head=dict(in_channels=768))
+model = dict(modality='audio', neck=dict(in_channels=768),
+             head=dict(in_channels=768))

@@ -3,11 +3,17 @@
 # lr 1e-3, 10 epochs, 1 warmup epoch, class-balanced sampling, mixup,
 # weight averaging.
 #   python tools/train.py configs/cavsync/benchmarks/vit-base-p16_temporal-probe_1xb48-10e_vggsound.py \
-#       --cfg-options model.pretrained=PRETRAINED.pth
+#       --cfg-options model.backbone.init_cfg.checkpoint=PRETRAINED.pth
 _base_ = './vit-base-p16_temporal-probe_1xb48-15e_as20k.py'
 data_root = 'data/vggsound'
 num_classes = 309
-model = dict(head=dict(num_classes=num_classes, loss_type='ce'))
+# single-label: softmax cross-entropy against gt_score (one-hot, or mixed by
+# mixup), averaged over clips as the release's CrossEntropyLoss
+model = dict(head=dict(
+    _delete_=True, type='mmpretrain.LinearClsHead', num_classes=num_classes,
+    in_channels=_base_.token_width,
+    loss=dict(type='mmpretrain.CrossEntropyLoss'),
+    init_cfg=_base_.model.head.init_cfg))
 
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassBalancedSampler'),

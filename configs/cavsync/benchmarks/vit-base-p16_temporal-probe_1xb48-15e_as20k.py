@@ -5,7 +5,7 @@
 # Adam (betas 0.95/0.999, wd 5e-7), lr 5e-2, cosine, 1.5 warmup epochs,
 # 15 epochs, batch 48, mixup, weight averaging.
 #   python tools/train.py configs/cavsync/benchmarks/vit-base-p16_temporal-probe_1xb48-15e_as20k.py \
-#       --cfg-options model.pretrained=PRETRAINED.pth
+#       --cfg-options model.backbone.init_cfg.checkpoint=PRETRAINED.pth
 #   python tools/test.py configs/cavsync/benchmarks/vit-base-p16_temporal-probe_1xb48-15e_as20k.py work_dirs/probe_as20k/epoch_15.pth
 _base_ = [
     '../../_base_/models/cavsync_vitb.py',
@@ -23,17 +23,27 @@ model = dict(
     type='AudioVisualClassifier',
     modality=modality,
     token=token,
-    pretrained=None,  # the CAV-MAE Sync pretraining checkpoint (required)
-    backbone=_base_.model,  # frozen
-    head=dict(
-        type='TemporalTransformerHead',
-        num_classes=num_classes,
+    # the frozen encoder, loaded from the pretraining checkpoint (required):
+    #   --cfg-options model.backbone.init_cfg.checkpoint=PRETRAINED.pth
+    backbone=dict(_base_.model.backbone, init_cfg=dict(
+        type='Pretrained', checkpoint=None, prefix='backbone.')),
+    neck=dict(
+        type='TemporalTransformerNeck',
         in_channels=token_width,
         num_frames=_base_.num_frames,
         num_blocks=2,
         num_heads=12,
-        temporal_position_embedding=False,  # release (commented out there)
-        loss_type='bce'),
+        temporal_position_embedding=False),  # release (commented out there)
+    head=dict(
+        type='mmpretrain.MultiLabelLinearClsHead',
+        num_classes=num_classes,
+        in_channels=token_width,
+        # mmpretrain sums the BCE over classes and averages over clips; the
+        # release's BCEWithLogitsLoss averages over both: 1 / K restores it
+        loss=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True,
+                  loss_weight=1 / num_classes),
+        # the release's head init (trunc. normal 0.02, zero bias)
+        init_cfg=dict(type='TruncNormal', layer='Linear', std=.02, bias=0.)),
     data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
 
 default_hooks = dict(

@@ -14,9 +14,8 @@ model = dict(
     backbone=None,
     modality=modality,
     token=token,
-    head=dict(type='TemporalTransformerHead', num_classes=8,
-              in_channels=128, num_frames=16, num_blocks=2, num_heads=4,
-              loss_type='bce'),
+    neck=_base_.model.neck,
+    head=_base_.model.head,
     data_preprocessor=dict(type='mmengine.BaseDataPreprocessor'))
 
 cached_dataset = dict(type='CachedFeatureDataset', modality=modality,

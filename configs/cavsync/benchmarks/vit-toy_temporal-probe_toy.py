@@ -23,17 +23,25 @@ model = dict(
     type='AudioVisualClassifier',
     modality=modality,
     token=token,
-    pretrained=None,  # the toy pretraining checkpoint
-    backbone=_base_.model,  # frozen
-    head=dict(
-        type='TemporalTransformerHead',
-        num_classes=num_classes,
+    # the frozen encoder of the toy pretraining, loaded from its checkpoint:
+    #   --cfg-options model.backbone.init_cfg.checkpoint=TOY_PRETRAIN.pth
+    backbone=dict(_base_.model.backbone, init_cfg=dict(
+        type='Pretrained', checkpoint=None, prefix='backbone.')),
+    neck=dict(
+        type='TemporalTransformerNeck',
         in_channels=token_width,
         num_frames=16,
         num_blocks=2,
         num_heads=4,
-        temporal_position_embedding=False,  # release (commented out there)
-        loss_type='bce'),
+        temporal_position_embedding=False),  # release (commented out there)
+    # the release's BCE (loss_weight 1 / K) and head init, as the ViT-B
+    # probe (vit-base-p16_temporal-probe_1xb48-15e_as20k.py) explains
+    head=dict(type='mmpretrain.MultiLabelLinearClsHead',
+              num_classes=num_classes, in_channels=token_width,
+              loss=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True,
+                        loss_weight=1 / num_classes),
+              init_cfg=dict(type='TruncNormal', layer='Linear', std=.02,
+                            bias=0.)),
     data_preprocessor=dict(type='AudioVisualDataPreprocessor'))
 
 load_pipeline = [

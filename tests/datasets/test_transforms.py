@@ -188,6 +188,51 @@ def test_load_frames_extracted_layout_and_extracted_frames(tmp_path):
     assert abs(int(out['imgs'][0][0, 0, 0]) - frame_grey(3)) <= 1
 
 
+def test_frames_and_stored_fbank_are_read_through_mmengine_fileio(tmp_path):
+    """LoadFrames' jpgs and LoadAudio's stored fbank are read with
+    mmengine.fileio.get(path, backend_args): a registered backend (here the
+    local disk with a log of what it served) sees every read, in order, and
+    backend_args=dict(backend='local') gives the same arrays."""
+    from mmengine.fileio import LocalBackend, register_backend
+    from PIL import Image
+    served = []
+
+    @register_backend('cavsync_test_logged_local', force=True)
+    class LoggedLocalBackend(LocalBackend):
+        def get(self, filepath):
+            served.append(str(filepath))
+            return super().get(filepath)
+
+    for k in range(3):
+        (tmp_path / f'frame_{k}').mkdir()
+        Image.fromarray(np.full((8, 12, 3), frame_grey(k), np.uint8)).save(
+            tmp_path / f'frame_{k}' / 'c.jpg', quality=100)
+    fbank = (np.random.default_rng(0).standard_normal((1024, 128)) * 3
+             ).astype(np.float16)
+    np.save(tmp_path / 'c.npy', fbank)
+    logged = dict(backend='cavsync_test_logged_local')
+    results = dict(video_id='c', frame_dir=str(tmp_path), num_frames=3,
+                   frame_indices=[2, 0])
+    out = LoadFrames(backend_args=logged)(dict(results))
+    assert served == [str(tmp_path / 'frame_2' / 'c.jpg'),
+                      str(tmp_path / 'frame_0' / 'c.jpg')]
+    assert [abs(int(img[0, 0, 0]) - frame_grey(k)) <= 1
+            for img, k in zip(out['imgs'], (2, 0))] == [True, True]
+    local = LoadFrames(backend_args=dict(backend='local'))(dict(results))
+    assert all(np.array_equal(a, b) for a, b in zip(local['imgs'],
+                                                    out['imgs']))
+    audio = dict(video_id='c', fbank_path=str(tmp_path / 'c.npy'))
+    out = LoadAudio(backend_args=logged)(dict(audio))
+    assert served[-1] == str(tmp_path / 'c.npy') and len(served) == 3
+    torch.testing.assert_close(out['fbank'],
+                               torch.from_numpy(fbank.astype(np.float32)))
+    local = LoadAudio(backend_args=dict(backend='local'))(dict(audio))
+    assert torch.equal(local['fbank'], out['fbank'])
+    with pytest.raises(Exception, match="frame 1 of 3"):  # names the frame
+        (tmp_path / 'frame_1' / 'c.jpg').unlink()
+        LoadFrames(backend_args=logged)(dict(results, frame_indices=[1]))
+
+
 def test_mmaction_transforms_and_packing(tmp_path):
     video = make_video(tmp_path / 'v.mp4', num_frames=80, fps=8)
     pipeline = Compose([

@@ -3,12 +3,14 @@
 Pure functions (``load_audio``, ``kaldi_fbank``, ``num_fbank_frames``) are
 what tools call; the registered transforms wrap them for pipelines.
 """
+import io
 import os.path as osp
 from typing import Optional
 
 import numpy as np
 import torch
 import torchaudio
+from mmengine import fileio
 
 from cavsync_mm.registry import TRANSFORMS
 from ..errors import ClipError
@@ -188,9 +190,13 @@ def compute_stored_fbank(path: str, sample_rate: int = 16000,
             num_fbank_frames(len(waveform), sample_rate))
 
 
-def load_stored_fbank(path: str) -> torch.Tensor:
-    """A stored fbank (``.npy``, float16 ``(frames, mel bins)``) as float32."""
-    array = np.load(path, allow_pickle=False)
+def load_stored_fbank(path: str,
+                      backend_args: Optional[dict] = None) -> torch.Tensor:
+    """A stored fbank (``.npy``, float16 ``(frames, mel bins)``) as float32,
+    read through MMEngine's fileio (``backend_args``; local disk by
+    default)."""
+    array = np.load(io.BytesIO(fileio.get(path, backend_args=backend_args)),
+                    allow_pickle=False)
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f'{path} holds a {array.dtype} array of shape '
                          f'{array.shape}, not a (frames, mel bins) fbank')
@@ -241,6 +247,10 @@ class LoadAudio(ClipTransform):
         use_stored_fbank (bool): read the stored fbank when the clip has
             one (``max_duration`` is checked against the wav's header).
             Defaults to True.
+        backend_args (dict | None): MMEngine fileio backend of the stored
+            fbank (e.g. ``dict(backend='petrel')``). Defaults to None (local
+            disk). Audio files are decoded by soundfile / PyAV from a local
+            path.
     """
 
     def __init__(self, sample_rate: int = 16000, mono: str = 'mean',
@@ -248,7 +258,8 @@ class LoadAudio(ClipTransform):
                  silence_threshold: float = 1e-5,
                  read_seconds: Optional[float] = None,
                  max_duration: Optional[float] = None,
-                 use_stored_fbank: bool = True):
+                 use_stored_fbank: bool = True,
+                 backend_args: Optional[dict] = None):
         if mono not in ('mean', 'first'):
             raise ValueError(f"mono must be 'mean' or 'first', got {mono!r}")
         self.sample_rate = sample_rate
@@ -259,6 +270,7 @@ class LoadAudio(ClipTransform):
         self.read_seconds = read_seconds
         self.max_duration = max_duration
         self.use_stored_fbank = use_stored_fbank
+        self.backend_args = backend_args
 
     def transform(self, results: dict) -> dict:
         if self.use_stored_fbank and results.get('fbank_path'):
@@ -295,7 +307,7 @@ class LoadAudio(ClipTransform):
     def _load_stored(self, results: dict) -> dict:
         path = results['fbank_path']
         try:
-            fbank = load_stored_fbank(path)
+            fbank = load_stored_fbank(path, self.backend_args)
         except Exception as err:
             raise ClipError(self.clip_name(results), 'fbank',
                             f'cannot read the stored fbank {path}: {err}'

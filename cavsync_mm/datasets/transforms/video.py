@@ -20,6 +20,7 @@ from typing import List, Optional, Sequence
 
 import mmcv
 import numpy as np
+from mmengine import fileio
 from mmaction.datasets.transforms import Resize as _MMActionResize
 from PIL import Image
 
@@ -245,15 +246,31 @@ def decode_image(data: bytes) -> np.ndarray:
         return np.asarray(image.convert('RGB'), dtype=np.uint8).copy()
 
 
-def read_image(path: str) -> np.ndarray:
-    """An image file as an ``H x W x 3`` uint8 RGB array."""
-    with open(path, 'rb') as f:
-        return decode_image(f.read())
+def read_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """An image file as an ``H x W x 3`` uint8 RGB array, read through
+    MMEngine's fileio (``backend_args``: local disk by default, or petrel /
+    http / a registered backend, as mmaction's ``RawFrameDecode``)."""
+    return decode_image(fileio.get(path, backend_args=backend_args))
 
 
 @TRANSFORMS.register_module()
 class LoadFrames(ClipTransform):
     """Load the frames named by ``frame_indices`` (``i`` of ``num_frames``).
+
+    Why not mmaction's decoders (docs/data.md, "Why LoadFrames"):
+    ``RawFrameDecode`` fills one ``filename_tmpl`` per transform with the
+    frame index, but the CAV-MAE layout puts the index in the directory and
+    the clip's id in the name (``frame_{i}/{video_id}.jpg``), and frame i of
+    T must map to ``frame_{int(i * extracted / T)}`` when 10 were extracted;
+    ``DecordDecode`` / ``PyAVDecode`` take frame positions in the stream,
+    while the audio segments are paired with frame *times* (variable frame
+    rate and edit lists shift positions), the release's index rule is
+    ``max(int(i * N / T) - 1, 0)`` over the first 10 s, and PyAVDecode
+    decodes from the start of the file (no seeking) where this seeks to each
+    frame; decord 0.6.0 also scrambles planar stereo, so its audio is not
+    used either. What they bring is kept: extracted frames are read through
+    MMEngine's fileio (``backend_args``), the output is mmaction's
+    ``imgs`` / ``img_shape`` / ``original_shape`` / ``modality``.
 
     Reads extracted jpgs (``frame_dir`` + ``video_id``, from the datafile's
     ``video_path``) or decodes ``video_file`` with PyAV (seeking, see
@@ -281,13 +298,18 @@ class LoadFrames(ClipTransform):
         max_duration (float | None): raw video only: a longer video raises a
             ``ClipError``. Defaults to None (no limit; decoding seeks, so
             a long video costs little).
+        backend_args (dict | None): MMEngine fileio backend of the
+            extracted frames (e.g. ``dict(backend='petrel')``, or
+            ``dict(backend='local')``). Defaults to None (local disk).
+            Video containers are opened by PyAV from a local path.
     """
 
     def __init__(self, extracted_frames: Optional[int] = None,
                  frame_index: str = 'release',
                  max_aspect_ratio: float = 5.0,
                  max_short_side: Optional[int] = None,
-                 max_duration: Optional[float] = None):
+                 max_duration: Optional[float] = None,
+                 backend_args: Optional[dict] = None):
         if frame_index not in FRAME_INDEX_MODES:
             raise ValueError(f'frame_index must be one of '
                              f'{FRAME_INDEX_MODES}, got {frame_index!r}')
@@ -296,6 +318,7 @@ class LoadFrames(ClipTransform):
         self.max_aspect_ratio = max_aspect_ratio
         self.max_short_side = max_short_side
         self.max_duration = max_duration
+        self.backend_args = backend_args
 
     def transform(self, results: dict) -> dict:
         clip = self.clip_name(results)
@@ -310,7 +333,7 @@ class LoadFrames(ClipTransform):
                 path = extracted_frame_path(results['frame_dir'],
                                             results['video_id'], k)
                 try:
-                    imgs.append(read_image(path))
+                    imgs.append(read_image(path, self.backend_args))
                 except Exception as err:
                     raise ClipError(clip, 'video_path',
                                     f'cannot read frame {i} of {num_frames} '

@@ -80,6 +80,17 @@ behaviour where the old release breaks; each says when it can go.
    without ``timm`` they get mmaction's own placeholders (as without
    ``transformers``). Can go with an mmaction2 wheel that ships ``drn`` and
    checks ``timm`` (1.2.0 is the latest).
+   Why it is kept although the toolkit itself never imports
+   ``mmaction.models`` (its configs use ``default_scope='cavsync_mm'`` and
+   only mmaction's transforms, ``tests/test_compat.py`` scans for it): on
+   the first model build under ``default_scope='mmaction'`` MMEngine imports
+   the scope's model location, ``mmaction.models``, whatever type is built,
+   so without this fix nothing can be built in an mmaction2 project on the
+   PyPI wheel, a ``cavsync_mm.*`` part composed there included (issue 11's
+   composition under the ``mmaction`` scope), nor an mmaction recognizer
+   around a cavsync_mm backbone. ``tests/test_compat.py::
+   test_apply_makes_mmaction_models_importable`` shows the build failing
+   before :func:`apply` and working after it.
 """
 import contextlib
 import importlib.util

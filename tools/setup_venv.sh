@@ -36,11 +36,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     # runtime.txt): it asks for opencv-contrib-python, while mmengine asks for
     # opencv-python, and two OpenCV distributions overwrite each other's cv2.
     grep -v '^mmaction2' requirements/mminstall.txt > "$VENV/mminstall-no-mmaction.txt"
+    # openmim likewise (requirements/tests.txt says why)
+    grep -v '^openmim' requirements/tests.txt > "$VENV/tests-no-openmim.txt"
     "${PIP[@]}" install setuptools wheel >&2
     "${PIP[@]}" install -r requirements/runtime.txt \
-        -r "$VENV/mminstall-no-mmaction.txt" -r requirements/tests.txt \
+        -r "$VENV/mminstall-no-mmaction.txt" -r "$VENV/tests-no-openmim.txt" \
         -r requirements/optional.txt >&2
-    "${PIP[@]}" install --no-deps "$(grep '^mmaction2' requirements/mminstall.txt)" >&2
+    "${PIP[@]}" install --no-deps "$(grep '^mmaction2' requirements/mminstall.txt)" \
+        "$(grep '^openmim' requirements/tests.txt)" >&2
     echo "(pip's note that mmaction2 lacks opencv-contrib-python is expected: one OpenCV, see above)" >&2
     # --no-build-isolation: setup.py needs only setuptools, installed above
     "${PIP[@]}" install --no-deps --no-build-isolation -e . >&2

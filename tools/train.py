@@ -15,15 +15,10 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
-from mmengine.runner import Runner
 
-import cavsync_mm  # noqa: F401  (registers the components)
-from cavsync_mm import compat
-from cavsync_mm.engine.runner_config import (apply_common_args,
-                                             close_distributed)
+# torch, the Runner and cavsync_mm are imported where they are used: `-h`
+# (which `mim train` runs before every run) answers without loading them.
 
 
 def parse_args(argv=None):
@@ -72,6 +67,8 @@ def parse_args(argv=None):
 
 def enable_amp(cfg: Config) -> None:
     """Switch the config's optimizer wrapper to mixed precision."""
+    import torch
+    from mmengine.logging import print_log
     optim_wrapper = cfg.optim_wrapper
     wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
     if wrapper_type == 'AmpOptimWrapper':
@@ -89,6 +86,7 @@ def enable_amp(cfg: Config) -> None:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config (command line wins)."""
+    from cavsync_mm.engine.runner_config import apply_common_args
     apply_common_args(cfg, args)
     if args.resume == 'auto':
         cfg.resume = True
@@ -110,8 +108,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 
 def main(argv=None):
-    compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
     args = parse_args(argv)
+    from mmengine.runner import Runner
+
+    import cavsync_mm  # noqa: F401  (registers the components)
+    from cavsync_mm import compat
+    from cavsync_mm.engine.runner_config import close_distributed
+    compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg)
     runner.train()

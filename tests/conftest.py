@@ -71,7 +71,8 @@ def real_data_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_mmengine_instances():
-    """Each test's Runners get their own logger, message hub and visualizer.
+    """Each test's Runners get their own logger, message hub, visualizer
+    and default scope.
 
     MMEngine keys these global instances by the experiment name, a timestamp
     with one-second resolution: a Runner built within the same second as one
@@ -79,10 +80,13 @@ def _fresh_mmengine_instances():
     its log and scalars into the earlier work_dir. Drop the instances a test
     created when it ends (the ones that existed before are kept)."""
     from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import DefaultScope
     from mmengine.visualization import Visualizer
 
     from cavsync_mm.visualization import AVVisualizer
-    classes = (MMLogger, MessageHub, Visualizer, AVVisualizer)
+    # DefaultScope too: a test that builds under default_scope='mmpretrain'
+    # must not leave that scope current for the next test.
+    classes = (MMLogger, MessageHub, Visualizer, AVVisualizer, DefaultScope)
     before = {cls: set(cls._instance_dict) for cls in classes}
     yield
     for cls in classes:

@@ -121,3 +121,44 @@ def test_out_dir_is_refused_and_points_to_the_hook(tmp_path):
     (tests/models/test_localizer.py draws them through tools/test.py)."""
     with pytest.raises(ValueError, match='AVVisualizationHook'):
         SoundPromptedSegmentationMetric(out_dir=str(tmp_path))
+
+
+def _shared_feature_tokens():
+    """Two prompts that share a large common direction e0 (cosine 0.9 with
+    each other) and differ along e1 / e2; each image: the object's patch
+    along its class direction, three background patches along e0."""
+    e = torch.eye(3)
+    prompts = torch.stack([0.95 * e[0] + 0.3 * e[1], 0.95 * e[0] + 0.3 * e[2]])
+    patches = torch.stack([
+        torch.stack([e[1], e[0], e[0], e[0]]),
+        torch.stack([e[0], e[0], e[0], e[2]])])
+    masks = torch.zeros(2, 2, 2, dtype=torch.bool)  # one pixel per patch
+    masks[0, 0, 0] = True  # patch 0
+    masks[1, 1, 1] = True  # patch 3
+    return prompts, patches, masks
+
+
+def test_feature_surgery_scores_the_prompt_specific_map():
+    from cavsync_mm.models.localizers import (audio_visual_similarity,
+                                              upsample_heatmaps)
+    prompts, patches, masks = _shared_feature_tokens()
+    # the paper's cosine map follows the shared direction: background wins
+    paper = upsample_heatmaps(
+        audio_visual_similarity(prompts, patches, (2, 2)), (2, 2))
+    samples = [dict(heatmap=h, gt_mask=m, gt_label=k, prompt_token=p,
+                    patch_tokens=t) for k, (h, m, p, t) in
+               enumerate(zip(paper, masks, prompts, patches))]
+    assert _run_metric(samples)['mIoU'] == 0  # the object scores lowest
+    surgery = _run_metric(samples, heatmap='feature_surgery')
+    assert surgery['mIoU'] == pytest.approx(100)
+    assert surgery['mAP'] == pytest.approx(100)
+    assert surgery['num_images'] == 2
+
+
+def test_feature_surgery_needs_the_tokens():
+    samples = [dict(heatmap=torch.zeros(16, 16), gt_mask=_square_mask(),
+                    gt_label=0, img_path='a.jpg')]
+    with pytest.raises(KeyError, match="a.jpg.*prompt_token.*keep_tokens"):
+        _run_metric(samples, heatmap='feature_surgery')
+    with pytest.raises(ValueError, match='heatmap must be one of'):
+        SoundPromptedSegmentationMetric(heatmap='negated')

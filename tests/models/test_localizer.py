@@ -99,6 +99,27 @@ def test_loads_bare_pretraining_and_own_checkpoints():
     load_state_dict(target, source.state_dict(), strict=True)
 
 
+def test_keep_tokens_writes_the_heatmap_tokens():
+    from cavsync_mm.structures import AVDataSample
+    model = _localizer(keep_tokens=True)
+    audio, frames = torch.randn(2, 64, 128), torch.randn(2, 3, 32, 32)
+    samples = model(dict(audio=audio, frames=frames),
+                    [AVDataSample(), AVDataSample()], mode='predict')
+    features = model.backbone.extract_feat(audio, frames)
+    for index, sample in enumerate(samples):
+        assert torch.equal(sample.prompt_token,
+                           features['global_audio'][index])
+        assert torch.equal(sample.patch_tokens,
+                           features['visual_patches'][index])
+        # the written heatmap is still the paper's map
+        assert torch.equal(sample.heatmap, model.localize(audio, frames)[index])
+    plain = _localizer()(dict(audio=audio, frames=frames), [AVDataSample()] * 2,
+                         mode='predict')
+    assert 'prompt_token' not in plain[0]
+    with pytest.raises(ValueError, match='keep_tokens'):
+        _localizer(heatmap='center_prior', keep_tokens=True)
+
+
 def test_backbone_is_frozen():
     model = _localizer()
     model.train()

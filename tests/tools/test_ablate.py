@@ -42,6 +42,20 @@ def test_ablate_runs_resumes_and_tabulates(repo_root, tiny_clips, tmp_path):
                 'seg_center_prior_mIoU'):
         assert 0 <= record['results'][key] <= 100
     assert (work / 'runs' / 'tiny' / 'seed1.pth').is_file()
+    # the heatmap diagnostics replay the joint block on the saved model:
+    # their 'paper' map scores what ablate's evaluation scored
+    diagnostics = subprocess.run(
+        [sys.executable, 'tools/analysis_tools/heatmap_diagnostics.py',
+         '--work-dir', str(work), '--run', 'tiny', '--data-root',
+         str(tiny_clips), '--out', str(tmp_path / 'diagnostics.json')],
+        cwd=repo_root, env=dict(os.environ, PYTHONPATH=str(repo_root)),
+        capture_output=True, text=True, timeout=600)
+    assert diagnostics.returncode == 0, diagnostics.stderr[-3000:]
+    maps = json.loads((tmp_path / 'diagnostics.json').read_text())['0']['maps']
+    for name, key in (('paper', 'seg'), ('prior', 'seg_center_prior'),
+                      ('surgery_paper', 'seg_feature_surgery')):
+        assert maps[name]['mIoU'] == pytest.approx(
+            record['results'][f'{key}_mIoU'], abs=1e-6)
     table = (work / 'results.md').read_text()
     assert '| tiny | 2 |' in table and '±' in table
     assert (work / 'results.png').stat().st_size > 0

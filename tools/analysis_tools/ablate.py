@@ -307,8 +307,8 @@ def evaluate(model, val_set, segmentation=None, chunk=4):
     from cavsync_mm.evaluation.metrics.segmentation import \
         SoundPromptedSegmentationMetric
     from cavsync_mm.models.localizers.heatmaps import (
-        audio_visual_similarity, center_prior_heatmap, patch_grid,
-        upsample_heatmaps)
+        audio_visual_similarity, center_prior_heatmap,
+        feature_surgery_similarity, patch_grid, upsample_heatmaps)
     model.eval()
     preprocess = model.data_preprocessor
     audio_tokens, visual_tokens = [], []
@@ -370,6 +370,11 @@ def evaluate(model, val_set, segmentation=None, chunk=4):
                 features['global_audio'],
                 patches - patches.mean(1, keepdim=True), grid), size),
             'seg_negated': -maps,
+            # the metric's non-default heatmap='feature_surgery' (CLIP
+            # Surgery: the prompts' common feature removed)
+            'seg_feature_surgery': upsample_heatmaps(
+                feature_surgery_similarity(features['global_audio'],
+                                           patches, grid), size),
             'seg_center_prior': prior.expand(len(maps), -1, -1)}
         for name, heatmaps in variants.items():
             metric = SoundPromptedSegmentationMetric()
@@ -450,6 +455,7 @@ COLUMNS = [('v2a_diagonal_mean_R@1', 'V->A R@1'),
            ('v2a_block_max_R@1', 'V->A block max'),
            ('seg_mIoU', 'seg mIoU'),
            ('seg_audio_patch_mean_mIoU', 'seg mIoU (audio patch mean)'),
+           ('seg_feature_surgery_mIoU', 'seg mIoU (feature surgery)'),
            ('seg_center_prior_mIoU', 'centre prior mIoU'),
            ('escape_step', 'escape step')]
 

@@ -5,6 +5,11 @@ pooled: AP is the binary average precision of the heatmap values against the
 class mask, IoU is the best IoU over ``num_thresholds`` thresholds evenly
 spaced between the smallest and the largest heatmap value of those pixels.
 ``mAP`` / ``mIoU`` are the means over classes, in percent.
+
+The heatmaps are the model's (the paper's map, the default) or, as a
+documented non-default option, CLIP Surgery's "feature surgery" maps computed
+here from the tokens over the whole evaluated set (``heatmap=
+'feature_surgery'``, see ``feature_surgery_similarity``).
 """
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
@@ -14,9 +19,12 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from cavsync_mm.models.localizers.heatmaps import (
+    feature_surgery_similarity, patch_grid, upsample_heatmaps)
 from cavsync_mm.registry import METRICS
 
 MIN_MAX_MODES = ('global', 'per_image', 'none')
+HEATMAP_MODES = ('model', 'feature_surgery')
 
 
 def binary_average_precision(scores: torch.Tensor,
@@ -110,6 +118,13 @@ class SoundPromptedSegmentationMetric(BaseMetric):
             (DenseAV's code; it does not change AP nor the best IoU),
             ``'per_image'`` or ``'none'``.
         classwise: also report ``AP_<class>`` / ``IoU_<class>``.
+        heatmap: ``'model'`` (default): score the ``heatmap`` the model
+            wrote (the paper's map); ``'feature_surgery'``: NOT the paper's
+            map; score CLIP Surgery's feature-surgery maps, computed from
+            the ``prompt_token`` / ``patch_tokens`` the localizer writes
+            with ``keep_tokens=True``: the mean unit prompt token of the
+            evaluated set is removed from each prompt token
+            (docs/toy_study.md, section 2).
         out_dir: no longer supported (a metric only scores): pictures of
             the heatmaps come from ``AVVisualizationHook``, e.g.
             ``default_hooks.visualization.enable=True``.
@@ -118,11 +133,16 @@ class SoundPromptedSegmentationMetric(BaseMetric):
 
     def __init__(self, num_thresholds: int = 20, min_max: str = 'global',
                  classwise: bool = False, out_dir: Optional[str] = None,
+                 heatmap: str = 'model',
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if min_max not in MIN_MAX_MODES:
             raise ValueError(f'min_max must be one of {MIN_MAX_MODES}, '
                              f'got {min_max!r}')
+        if heatmap not in HEATMAP_MODES:
+            raise ValueError(f'heatmap must be one of {HEATMAP_MODES}, '
+                             f'got {heatmap!r}')
+        self.heatmap = heatmap
         self.num_thresholds = num_thresholds
         self.min_max = min_max
         self.classwise = classwise
@@ -137,22 +157,48 @@ class SoundPromptedSegmentationMetric(BaseMetric):
         for sample in data_samples:
             name = sample.get('img_path') or sample.get('video_id') or str(
                 len(self.results))
-            for field in ('heatmap', 'gt_mask', 'gt_label'):
+            fields = ('heatmap', ) if self.heatmap == 'model' else (
+                'prompt_token', 'patch_tokens')
+            for field in fields + ('gt_mask', 'gt_label'):
                 if field not in sample:
+                    hint = ('the model must write heatmap'
+                            if self.heatmap == 'model' else
+                            "heatmap='feature_surgery' needs the "
+                            "localizer's keep_tokens=True")
                     raise KeyError(f'sample {name}: field {field!r} is '
-                                   'missing (the model must write heatmap, '
-                                   'the dataset gt_mask and gt_label)')
-            heatmap = torch.as_tensor(sample['heatmap']).detach().float().cpu()
+                                   f'missing ({hint}, the dataset gt_mask '
+                                   'and gt_label)')
             gt_mask = torch.as_tensor(sample['gt_mask']).bool().cpu()
+            label = int(torch.as_tensor(sample['gt_label']).flatten()[0])
+            result = dict(gt_mask=gt_mask, label=label)
+            if self.heatmap == 'feature_surgery':
+                for field in fields:
+                    result[field] = torch.as_tensor(
+                        sample[field]).detach().float().cpu()
+                self.results.append(result)
+                continue
+            heatmap = torch.as_tensor(sample['heatmap']).detach().float().cpu()
             if heatmap.shape != gt_mask.shape:
                 raise ValueError(f'sample {name}: heatmap shape '
                                  f'{tuple(heatmap.shape)} differs from gt_mask '
                                  f'shape {tuple(gt_mask.shape)}')
-            label = int(torch.as_tensor(sample['gt_label']).flatten()[0])
-            self.results.append(
-                dict(heatmap=heatmap, gt_mask=gt_mask, label=label))
+            self.results.append(dict(result, heatmap=heatmap))
+
+    @staticmethod
+    def _feature_surgery_heatmaps(results: List[dict]) -> None:
+        """Fill in ``heatmap`` from the tokens of the whole set."""
+        maps = feature_surgery_similarity(
+            torch.stack([r['prompt_token'] for r in results]),
+            torch.stack([r['patch_tokens'] for r in results]),
+            patch_grid(results[0]['patch_tokens'].shape[0],
+                       tuple(results[0]['gt_mask'].shape)))
+        for small, result in zip(maps, results):
+            result['heatmap'] = upsample_heatmaps(
+                small[None], tuple(result['gt_mask'].shape))[0]
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if self.heatmap == 'feature_surgery' and results:
+            self._feature_surgery_heatmaps(results)
         heatmaps = min_max_normalise([r['heatmap'] for r in results],
                                      self.min_max)
         by_class = defaultdict(list)

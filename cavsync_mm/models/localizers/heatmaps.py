@@ -30,6 +30,33 @@ def audio_visual_similarity(audio_token: torch.Tensor,
     return similarity.reshape(similarity.shape[0], *grid)
 
 
+def feature_surgery_similarity(audio_tokens: torch.Tensor,
+                               visual_patches: torch.Tensor,
+                               grid: Tuple[int, int]) -> torch.Tensor:
+    """Heatmaps with the prompts' redundant feature removed (NOT the paper's).
+
+    The "feature surgery" of CLIP Surgery (Li et al., 2023, "CLIP Surgery
+    for better explainability with enhancement in open-vocabulary tasks"),
+    with audio prompts in place of class texts: the mean of the unit audio
+    tokens of all ``N`` prompts (the feature every prompt shares) is
+    subtracted from each unit audio token before the dot product with the
+    unit visual patch tokens. The maps of a set therefore depend on the
+    whole set of prompts (a class-balanced set gives the mean over classes,
+    as CLIP Surgery's mean over the class vocabulary). Returns
+    ``(N, rows, columns)`` from audio tokens ``(N, D)`` and the patch tokens
+    of each prompt's image ``(N, P, D)``.
+
+    Why (docs/toy_study.md, section 2): when the audio tokens share a large
+    common direction, the paper's cosine map mostly measures each patch's
+    similarity to that direction, which is not specific to the prompt.
+    """
+    audio_token = F.normalize(audio_tokens, dim=-1)
+    specific = audio_token - audio_token.mean(0, keepdim=True)
+    visual_patches = F.normalize(visual_patches, dim=-1)
+    similarity = torch.einsum('nd,npd->np', specific, visual_patches)
+    return similarity.reshape(similarity.shape[0], *grid)
+
+
 def upsample_heatmaps(maps: torch.Tensor, size: Tuple[int, int],
                       align_corners: bool = False) -> torch.Tensor:
     """Bilinear upsampling of ``(N, h, w)`` maps to ``(N, H, W)``."""

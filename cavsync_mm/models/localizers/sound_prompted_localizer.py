@@ -40,12 +40,18 @@ class SoundPromptedLocalizer(BaseModel):
         center_prior_sigma: the Gaussian's standard deviation as a fraction
             of the image side.
         align_corners: of the bilinear upsampling.
+        keep_tokens: also write the prompt's global audio token
+            (``prompt_token``, ``(D,)``) and the image's visual patch tokens
+            (``patch_tokens``, ``(P, D)``) into each data sample, for
+            heatmaps computed over the whole evaluated set
+            (``SoundPromptedSegmentationMetric(heatmap='feature_surgery')``).
     """
 
     def __init__(self, backbone: Optional[dict] = None,
                  pretrained: Optional[str] = None, heatmap: str = 'audio',
                  center_prior_sigma: float = 0.25,
                  align_corners: bool = False,
+                 keep_tokens: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -60,6 +66,10 @@ class SoundPromptedLocalizer(BaseModel):
         self.heatmap = heatmap
         self.center_prior_sigma = center_prior_sigma
         self.align_corners = align_corners
+        if keep_tokens and heatmap != 'audio':
+            raise ValueError("keep_tokens needs heatmap='audio' (the "
+                             'centre prior has no tokens)')
+        self.keep_tokens = keep_tokens
         self.backbone = MODELS.build(backbone) if backbone is not None \
             else None
         if self.backbone is not None:
@@ -96,18 +106,22 @@ class SoundPromptedLocalizer(BaseModel):
                  frames: torch.Tensor) -> torch.Tensor:
         """Heatmaps ``(N, H, W)`` for prompt segments ``(N, L, F)`` and
         normalised images ``(N, 3, H, W)``."""
+        return self._localize(audio, frames)[0]
+
+    def _localize(self, audio, frames):
+        """Heatmaps and the tokens they come from (None: centre prior)."""
         size = tuple(frames.shape[-2:])
         if self.heatmap == 'center_prior':
             prior = center_prior_heatmap(size, self.center_prior_sigma,
                                          frames.device)
-            return prior.expand(frames.shape[0], -1, -1).clone()
+            return prior.expand(frames.shape[0], -1, -1).clone(), None
         features: Dict[str, torch.Tensor] = self.backbone.extract_feat(
             audio, frames)
         patches = features['visual_patches']
         grid = patch_grid(patches.shape[1], size)
         maps = audio_visual_similarity(features['global_audio'], patches,
                                        grid)
-        return upsample_heatmaps(maps, size, self.align_corners)
+        return upsample_heatmaps(maps, size, self.align_corners), features
 
     def forward(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List] = None, mode: str = 'tensor'):
@@ -117,13 +131,20 @@ class SoundPromptedLocalizer(BaseModel):
                              'image per sample: audio (N, L, F), frames '
                              f'(N, 3, H, W); got {tuple(audio.shape)}, '
                              f'{tuple(frames.shape)}')
-        heatmaps = self.localize(audio, frames)
+        with torch.no_grad():
+            heatmaps, features = self._localize(audio, frames)
         if mode == 'tensor':
             return heatmaps
         if mode == 'predict':
-            for sample, heatmap in zip(data_samples, heatmaps):
+            for index, (sample, heatmap) in enumerate(
+                    zip(data_samples, heatmaps)):
                 sample.set_field(heatmap.cpu(), 'heatmap',
                                  dtype=torch.Tensor)
+                if self.keep_tokens:
+                    sample.set_field(features['global_audio'][index].cpu(),
+                                     'prompt_token', dtype=torch.Tensor)
+                    sample.set_field(features['visual_patches'][index].cpu(),
+                                     'patch_tokens', dtype=torch.Tensor)
             return data_samples
         if mode == 'loss':
             raise NotImplementedError('SoundPromptedLocalizer is not trained '

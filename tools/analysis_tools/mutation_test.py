@@ -63,6 +63,7 @@ GROUPS = {
         ['cavsync_mm/datasets/transforms/audio.py'],
         ['tests/datasets/test_segment_bounds_sweep.py',
          'tests/datasets/test_fbank_by_hand.py',
+         'tests/datasets/test_audio_readers_by_value.py',
          'tests/datasets/test_transforms.py'],
         None),
     'masking': (

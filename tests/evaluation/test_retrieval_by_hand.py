@@ -4,13 +4,14 @@ with exact ties, unnormalised features, chunk sizes and summaries."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from paper_math import recall_at, retrieval_rank
 
 from cavsync_mm.evaluation.functional import (RETRIEVAL_STRATEGIES,
                                               rank_summary, retrieval_ranks)
 from cavsync_mm.evaluation.functional.retrieval import (
-    as_token_sequences, block_elements, chunk_size_for, score_matrix,
-    similarity_matrix)
+    _reduce_in_chunks, as_token_sequences, block_elements, chunk_size_for,
+    score_matrix, similarity_matrix)
 
 AGGREGATE = {
     'diagonal_mean': lambda m: np.mean(np.diag(m)),
@@ -64,7 +65,7 @@ def test_exact_ties_rank_by_ascending_index_across_chunks(strategy):
     ties = sum(int((np.isclose(row, row[i])).sum() > 1)
                for i, row in enumerate(expected_scores))
     assert ties >= 2  # the data do tie
-    for q_chunk, c_chunk in ((9, 9), (2, 3), (4, 1), (1, 4)):
+    for q_chunk, c_chunk in ((9, 9), (2, 3), (4, 1), (1, 4), (9, 5)):
         ranks = retrieval_ranks(visual, audio, strategy,
                                 query_chunk_size=q_chunk,
                                 candidate_chunk_size=c_chunk)
@@ -73,6 +74,11 @@ def test_exact_ties_rank_by_ascending_index_across_chunks(strategy):
     half = retrieval_ranks(visual.half(), audio.half(), strategy,
                            candidate_chunk_size=4)
     assert half.tolist() == expected
+    # float64 compute: the ground-truth score is a float64 too (a float32
+    # copy of it would break the exact ties of clips 1 and 3)
+    double = retrieval_ranks(visual, audio, strategy, candidate_chunk_size=4,
+                             compute_dtype=torch.float64)
+    assert double.tolist() == expected
 
 
 def test_single_tokens_num_queries_and_bad_input():
@@ -152,3 +158,36 @@ def test_defaults_dtype_progress_and_messages(capsys):
     from cavsync_mm.evaluation.functional.retrieval import score_block
     with pytest.raises(ValueError, match="'diagonal_median'"):
         score_block(visual, audio, 'diagonal_median', 3)
+
+
+def test_reduce_computes_in_compute_dtype_and_stores_in_feature_dtype():
+    """float16 features are normalised in float32 and kept as float16."""
+    visual, _ = integer_tokens()
+    half = (visual * torch.linspace(0.5, 7, 4)).half()
+    for strategy in RETRIEVAL_STRATEGIES:
+        out = _reduce_in_chunks(half, strategy, True, 4, torch.float32)
+        unit = F.normalize(half.float(), dim=-1)
+        expected = {'diagonal_mean': unit.flatten(1),
+                    'block_mean': unit.mean(dim=1)}.get(strategy, unit)
+        assert out.dtype == torch.float16
+        assert torch.equal(out, expected.half()), strategy
+    # float16 arithmetic rounds differently: the test can tell
+    assert not torch.equal(F.normalize(half, dim=-1).flatten(1),
+                           F.normalize(half.float(), dim=-1).half().flatten(1))
+
+
+def test_default_blocks_follow_block_bytes_and_strategy(capsys):
+    """The progress bar counts the query blocks: block_max with T = 3 holds
+    T * T + 1 = 10 floats a pair, so 160 bytes fit 2 x 2 pairs and 9 queries
+    take 5 blocks; diagonal_max (T + 1 = 4 floats) 3 of 3, the mean
+    strategies (2 floats a pair) 3 of 4."""
+    visual, audio = integer_tokens()
+    for strategy, blocks in (('block_max', 5), ('diagonal_max', 3),
+                             ('diagonal_mean', 3)):
+        ranks = retrieval_ranks(visual, audio, strategy, block_bytes=160,
+                                progress=True)
+        assert ranks.tolist() == retrieval_ranks(visual, audio,
+                                                 strategy).tolist()
+        shown = capsys.readouterr().err
+        assert f'ranking ({strategy}): 100%' in shown
+        assert f' {blocks}/{blocks} ' in shown and 'chunk/s' in shown, shown

@@ -41,3 +41,19 @@ def test_two_clips_still_rank():
     eye = torch.eye(2)[:, None, :]
     assert retrieval_ranks(eye, eye).tolist() == [1, 1]
     assert retrieval_ranks(eye, eye.flip(0)).tolist() == [2, 2]
+
+
+def test_many_non_finite_clips_are_counted_and_the_first_five_named():
+    """Counted over every chunk (block_bytes=64: chunks of 2 clips), the
+    first five indices named, then '...'."""
+    visual, audio = pairs(12)
+    audio[[0, 1, 2, 3, 4, 5, 6, 9]] = float('nan')
+    with pytest.raises(ValueError, match=r'candidates: 8 of 12 clips hold NaN '
+                       r'or inf features \(clip indices \[0, 1, 2, 3, 4\], '
+                       r'\.\.\.\); '):
+        retrieval_ranks(visual, audio, block_bytes=64)
+    audio = pairs(12)[1]
+    audio[[3, 5, 6, 9, 11]] = float('inf')
+    with pytest.raises(ValueError, match=r'5 of 12 clips .*\[3, 5, 6, 9, 11\]'
+                       r'\); '):
+        retrieval_ranks(visual, audio, block_bytes=64)

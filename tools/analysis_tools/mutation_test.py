@@ -57,6 +57,7 @@ GROUPS = {
     'retrieval': (
         ['cavsync_mm/evaluation/functional/retrieval.py'],
         ['tests/evaluation/test_retrieval_by_hand.py',
+         'tests/evaluation/test_retrieval_degenerate.py',
          'tests/evaluation/test_retrieval.py'],
         'not tools_test and not demo and not gloo'),
     'fbank': (
@@ -99,7 +100,7 @@ def cfg_list(key, values):
     return f'{key}=\n' + ''.join(f'    {v}\n' for v in values)
 
 
-def write_config(tree, paths, tests, keyword):
+def write_config(tree, paths, tests, keyword, timeout_constant):
     pytest_args = ['-p', 'no:cacheprovider', '-x', '-q']
     if keyword:
         pytest_args += ['-k', keyword]
@@ -109,13 +110,18 @@ def write_config(tree, paths, tests, keyword):
                 cfg_list('pytest_add_cli_args_test_selection', tests) +
                 cfg_list('pytest_add_cli_args', pytest_args) +
                 cfg_list('do_not_mutate_patterns', NOT_MUTATED) +
-                cfg_list('also_copy', ['pytest.ini']))
+                cfg_list('also_copy', ['pytest.ini']) +
+                # a mutant is stopped after (t + constant) x 5 s of wall time
+                # (t: its tests' time in the clean run); mutmut's default
+                # constant (1 s) stopped harmless mutants on a loaded machine
+                f'timeout_constant={float(timeout_constant)}\n'
+                'timeout_multiplier=5.0\n')
 
 
-def run_group(name, tree, out_dir, mutmut, children):
+def run_group(name, tree, out_dir, mutmut, children, timeout_constant):
     paths, tests, keyword = GROUPS[name]
     tests = [t for t in tests if osp.isfile(osp.join(tree, t))]
-    write_config(tree, paths, tests, keyword)
+    write_config(tree, paths, tests, keyword, timeout_constant)
     shutil.rmtree(osp.join(tree, 'mutants'), ignore_errors=True)
     print(f'[{name}] mutating {", ".join(paths)}\n[{name}] tests: '
           f'{" ".join(tests)}' + (f' -k "{keyword}"' if keyword else ''),
@@ -146,6 +152,10 @@ def main(argv=None):
                                                       'mutation'))
     parser.add_argument('--max-children', type=int, default=1,
                         help='mutants tested at once (CPU cores to use)')
+    parser.add_argument('--timeout-constant', type=float, default=10.0,
+                        help='seconds added to a mutant\'s expected test '
+                        'time before the x5 wall-clock limit (raise it on a '
+                        'loaded machine: a "timeout" should mean a hang)')
     args = parser.parse_args(argv)
     groups = args.groups or list(GROUPS)
     unknown = set(groups) - set(GROUPS)
@@ -162,7 +172,7 @@ def main(argv=None):
         copy_tree(args.rev, tree)
         for name in groups:
             counts = run_group(name, tree, args.out_dir, mutmut,
-                               args.max_children)
+                               args.max_children, args.timeout_constant)
             print(f'[{name}] ' + ', '.join(f'{k}={v}' for k, v in
                                           sorted(counts.items())), flush=True)
             rows.append((name, counts))

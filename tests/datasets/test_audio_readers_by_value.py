@@ -7,6 +7,7 @@ windows (``start`` / ``duration``, both rounded to the nearest sample), the
 seek inside a container, channel order and mixing, the header durations, the
 ``LoadAudio`` fields and the stored-fbank path.
 """
+import io
 import tracemalloc
 
 import av
@@ -38,9 +39,10 @@ def as_float(ints):
     return ints.astype(np.float32) / 32768
 
 
-def write_container(path, ints, rate=RATE, codec='pcm_s16le'):
-    """A lossless stereo audio-only container, ``PACKET`` samples a frame."""
-    with av.open(str(path), 'w') as container:
+def write_container(path, ints, rate=RATE, codec='pcm_s16le', fmt=None):
+    """A lossless stereo audio-only container, ``PACKET`` samples a frame
+    (``path`` a file object when ``fmt`` is given)."""
+    with av.open(path if fmt else str(path), 'w', format=fmt) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.layout = 'stereo'
         for first in range(0, ints.shape[1], PACKET):
@@ -63,10 +65,11 @@ def write_wav(path, data, rate=RATE, subtype='PCM_16'):
 
 # (start, duration) in seconds -> sample window [round(s r), + round(d r)):
 # 0.5 starts on a frame boundary (the seek lands exactly on it), 0.0101 in
-# the first frame (the seek lands on 0), 1.2345 inside a frame; the starts
-# and durations of x.6 samples round up, where int() would round down.
+# the first frame (the seek lands on 0), 1.2345 inside a frame, 1 / RATE one
+# sample in; the starts and durations of x.6 samples round up, where int()
+# would round down.
 WINDOWS = [(0.0, None), (0.0, 1.0), (0.5, 1.0), (0.0101, 0.5),
-           (1.2345, 0.77), (1000.6 / RATE, 500.6 / RATE)]
+           (1.2345, 0.77), (1000.6 / RATE, 500.6 / RATE), (1 / RATE, 0.5)]
 
 
 def window(start, duration, rate=RATE):
@@ -107,7 +110,8 @@ def test_resampled_to_16k_is_torchaudios_resample(files):
     for kind in ('mka', 'wav'):
         out = load_audio(paths[kind])  # 16 kHz by default
         assert out.shape == (SECONDS * 16000, )
-        np.testing.assert_allclose(out, expected, atol=1e-6)
+        # exactly: the readers give float32 (resampling float64 differs)
+        np.testing.assert_array_equal(out, expected)
 
 
 def test_mono_wav_and_float_wav(tmp_path):
@@ -129,6 +133,43 @@ def test_wav_flac_ogg_are_read_by_soundfile(tmp_path):
     read, _ = soundfile.read(path, dtype='float32', always_2d=True)
     np.testing.assert_array_equal(load_audio(path, RATE), read.mean(axis=1))
     assert probe_audio_duration(path) == 0.5
+
+
+def test_empty_file_is_refused(tmp_path):
+    path = write_wav(tmp_path / 'empty.wav', np.zeros((2, 0), np.int16))
+    with pytest.raises(ValueError, match='empty.wav holds no audio samples'):
+        load_audio(path)
+    one = write_wav(tmp_path / 'one.wav', np.full(1, 1000, np.int16))
+    np.testing.assert_array_equal(load_audio(one, RATE), [1000 / 32768])
+
+
+def test_streamed_container_without_durations(tmp_path):
+    """Matroska written to a pipe has no duration in its headers: the
+    probe says 0 and LoadAudio reports the seconds it read."""
+    ints = samples(1)
+
+    class Pipe(io.RawIOBase):  # not seekable: the muxer cannot go back
+        def __init__(self, file):
+            self.file = file
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            return self.file.write(data)
+
+    path = tmp_path / 'streamed.mka'
+    with open(path, 'wb') as file:
+        write_container(Pipe(file), ints, codec='flac', fmt='matroska')
+    with av.open(str(path)) as container:
+        assert container.duration is None
+        assert container.streams.audio[0].duration is None
+    assert probe_audio_duration(str(path)) == 0
+    out = LoadAudio(RATE, remove_mean=False)(
+        dict(video_id='p', video_file=str(path)))
+    np.testing.assert_array_equal(out['waveform'],
+                                  as_float(ints).mean(axis=0))
+    assert out['clip_duration'] == out['audio_duration'] == 1.0
 
 
 def test_header_durations(files, tmp_path):
@@ -217,6 +258,10 @@ def test_stored_fbank_is_read_with_its_fields(tmp_path):
     # use_stored_fbank=False reads the wav instead
     out = LoadAudio(RATE, use_stored_fbank=False)(dict(base))
     assert 'waveform' in out and out['waveform'].shape == (12000, )
+    with pytest.raises(ClipError, match=r"clip s: field 'wav': cannot read "
+                       r'audio from .*gone\.wav: no such file'):
+        LoadAudio(use_stored_fbank=False)(dict(
+            base, audio_path=str(tmp_path / 'gone.wav')))
 
 
 @pytest.mark.parametrize('array', [
@@ -261,6 +306,8 @@ def test_compute_stored_fbank_is_the_pipelines(tmp_path):
         num_mel_bins=64, dither=0.0, frame_shift=10, frame_length=25)
     np.testing.assert_array_equal(array, expected[:100].numpy().astype(
         np.float16))
+    # at 8 kHz: 2 s resampled, frames counted at 8 kHz
+    assert compute_stored_fbank(wav, 8000)[1] == 198
 
 
 def test_compute_fbank_keeps_a_stored_fbank_only_without_waveform():

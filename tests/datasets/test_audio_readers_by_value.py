@@ -145,7 +145,8 @@ def test_empty_file_is_refused(tmp_path):
 
 def test_streamed_container_without_durations(tmp_path):
     """Matroska written to a pipe has no duration in its headers: the
-    probe says 0 and LoadAudio reports the seconds it read."""
+    probe says 0, LoadAudio reports the seconds it read and checks
+    max_duration on them (it used to let any length through)."""
     ints = samples(1)
 
     class Pipe(io.RawIOBase):  # not seekable: the muxer cannot go back
@@ -170,6 +171,15 @@ def test_streamed_container_without_durations(tmp_path):
     np.testing.assert_array_equal(out['waveform'],
                                   as_float(ints).mean(axis=0))
     assert out['clip_duration'] == out['audio_duration'] == 1.0
+    # max_duration is still enforced, on what was decoded (at most 1 s more)
+    loader = LoadAudio(RATE, remove_mean=False, max_duration=1.0)
+    assert loader(dict(video_id='p', video_file=str(path)))[
+        'audio_duration'] == 1.0
+    with pytest.raises(ClipError, match=r"clip p: field 'video': .*more than "
+                       r'max_duration=0\.9 s of audio \(the headers give no '
+                       r'duration\)'):
+        LoadAudio(RATE, max_duration=0.9)(dict(video_id='p',
+                                              video_file=str(path)))
 
 
 def test_header_durations(files, tmp_path):

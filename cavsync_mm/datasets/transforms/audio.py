@@ -242,8 +242,10 @@ class LoadAudio(ClipTransform):
             that length and bounds the cost of a long one (its mean is then
             the mean of what was read). Defaults to None (the whole file).
         max_duration (float | None): a file with more seconds of audio
-            than this raises a ``ClipError`` before anything is decoded.
-            Defaults to None (no limit).
+            than this raises a ``ClipError`` before anything is decoded
+            (a file whose headers give no duration, e.g. Matroska written to
+            a pipe: after decoding at most ``max_duration + 1`` s). Defaults
+            to None (no limit).
         use_stored_fbank (bool): read the stored fbank when the clip has
             one (``max_duration`` is checked against the wav's header).
             Defaults to True.
@@ -284,8 +286,18 @@ class LoadAudio(ClipTransform):
                     clip_duration > self.max_duration:
                 raise ValueError(f'{clip_duration:.1f} s of audio, more '
                                  f'than max_duration={self.max_duration} s')
+            duration = self.read_seconds
+            unknown = bool(self.max_duration) and not clip_duration
+            if unknown:  # no duration in the headers (a streamed file)
+                limit = self.max_duration + 1.0  # decode a bounded head
+                duration = limit if duration is None else min(duration, limit)
             waveform = load_audio(path, self.sample_rate, self.mono,
-                                  duration=self.read_seconds)
+                                  duration=duration)
+            if unknown and len(waveform) > self.max_duration * \
+                    self.sample_rate:
+                raise ValueError(f'more than max_duration='
+                                 f'{self.max_duration} s of audio (the '
+                                 'headers give no duration)')
         except Exception as err:  # decoders raise many types; keep the cause
             raise ClipError(clip, field,
                             f'cannot read audio from {path}: {err}') from err

@@ -180,6 +180,12 @@ def test_streamed_container_without_durations(tmp_path):
                        r'duration\)'):
         LoadAudio(RATE, max_duration=0.9)(dict(video_id='p',
                                               video_file=str(path)))
+    # read_seconds shorter than that: only read_seconds are decoded
+    head = LoadAudio(RATE, remove_mean=False, max_duration=0.25,
+                     read_seconds=0.125)(dict(video_id='p',
+                                              video_file=str(path)))
+    np.testing.assert_array_equal(head['waveform'],
+                                  as_float(ints).mean(axis=0)[:1000])
 
 
 def test_header_durations(files, tmp_path):

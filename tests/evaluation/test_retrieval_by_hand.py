@@ -71,12 +71,14 @@ def test_exact_ties_rank_by_ascending_index_across_chunks(strategy):
                                 candidate_chunk_size=c_chunk)
         assert ranks.tolist() == expected, (q_chunk, c_chunk)
     # float16 storage, float32 compute: the ranks of the float16 values
+    # (query blocks of 3: blocks with and without the ground truth)
     half = retrieval_ranks(visual.half(), audio.half(), strategy,
-                           candidate_chunk_size=4)
+                           query_chunk_size=3, candidate_chunk_size=4)
     assert half.tolist() == expected
     # float64 compute: the ground-truth score is a float64 too (a float32
     # copy of it would break the exact ties of clips 1 and 3)
-    double = retrieval_ranks(visual, audio, strategy, candidate_chunk_size=4,
+    double = retrieval_ranks(visual, audio, strategy, query_chunk_size=3,
+                             candidate_chunk_size=4,
                              compute_dtype=torch.float64)
     assert double.tolist() == expected
 

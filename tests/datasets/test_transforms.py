@@ -1,4 +1,6 @@
 """Transforms on real wav/mp4/jpg files written by the tests."""
+import uuid
+
 import numpy as np
 import pytest
 import soundfile
@@ -196,8 +198,12 @@ def test_frames_and_stored_fbank_are_read_through_mmengine_fileio(tmp_path):
     from mmengine.fileio import LocalBackend, register_backend
     from PIL import Image
     served = []
+    # A name of its own per run: mmengine caches backend instances by their
+    # arguments, so a second run under the same name would get the first
+    # run's backend (and its log list).
+    name = f'cavsync_test_logged_local_{uuid.uuid4().hex}'
 
-    @register_backend('cavsync_test_logged_local', force=True)
+    @register_backend(name)
     class LoggedLocalBackend(LocalBackend):
         def get(self, filepath):
             served.append(str(filepath))
@@ -210,7 +216,7 @@ def test_frames_and_stored_fbank_are_read_through_mmengine_fileio(tmp_path):
     fbank = (np.random.default_rng(0).standard_normal((1024, 128)) * 3
              ).astype(np.float16)
     np.save(tmp_path / 'c.npy', fbank)
-    logged = dict(backend='cavsync_test_logged_local')
+    logged = dict(backend=name)
     results = dict(video_id='c', frame_dir=str(tmp_path), num_frames=3,
                    frame_indices=[2, 0])
     out = LoadFrames(backend_args=logged)(dict(results))

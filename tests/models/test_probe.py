@@ -360,7 +360,7 @@ def test_feature_cache_equals_a_raw_clip_probe(cached_probe, modality, token):
 def _cached_probe_config(cached_probe, work_dir):
     cfg = Config.fromfile('configs/cavsync/benchmarks/vit-toy_cached-temporal-probe_toy.py')
     cfg.work_dir = str(work_dir)
-    cfg.model.neck.update(in_channels=64, num_frames=4)
+    cfg.model.neck.update(in_channels=64)
     cfg.model.head.update(num_classes=2, in_channels=64)
     cfg.model.head.loss.loss_weight = 1 / 2  # 1 / K (see the config)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):

@@ -21,7 +21,7 @@
    on the held-out clips (the reported number), for each ``--seeds``.
 
 A setting is ``NAME[;KEY=VALUE...]``: KEY is a key of the cached probe config
-(``optim_wrapper.optimizer.lr=3e-3``, ``model.head.type=LinearProbeHead``),
+(``optim_wrapper.optimizer.lr=3e-3``, ``model.neck.type=TemporalMeanNeck``),
 or ``source`` (``encoder`` / ``joint``), ``token`` (``global`` / ``register``
 / ``patch``), ``modality`` or ``epochs`` (max_epochs; the warmup and cosine
 schedule are resized to it). Results go to ``WORK_DIR/results.json`` and a
@@ -137,7 +137,9 @@ def probe_config(overrides, train_index, test_index, work_dir, seed):
                            'test_dataloader'):
                 cfg[loader].dataset[key] = shortcuts[key]
     if shortcuts.get('modality', 'audio_visual') != 'audio_visual':
-        cfg.model.head.in_channels //= 2
+        for part in ('neck', 'head'):  # one modality: half the token width
+            if cfg.model.get(part) and 'in_channels' in cfg.model[part]:
+                cfg.model[part].in_channels //= 2
     if overrides:
         cfg.merge_from_dict(overrides)
     epochs = int(shortcuts.get('epochs', cfg.train_cfg.max_epochs))

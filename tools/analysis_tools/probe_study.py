@@ -79,12 +79,18 @@ def build_caches(args):
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner, load_checkpoint
+    from mmengine.runner import Runner
 
-    from cavsync_mm.datasets.feature_cache import build_feature_cache
+    from cavsync_mm.datasets.feature_cache import (build_feature_cache,
+                                                   with_checkpoint)
     from cavsync_mm.registry import MODELS
     raw = Config.fromfile(str(REPO_ROOT / RAW_CONFIG))
     init_default_scope(raw.default_scope)
+    if args.random_init:  # the probe's encoder, randomly initialised
+        model_cfg = dict(raw.model, backbone=dict(raw.model.backbone,
+                                                  init_cfg=None))
+    else:  # the probe's encoder loaded from the pretraining checkpoint
+        model_cfg = with_checkpoint(raw.model, args.checkpoint)
     roots = {}
     for source in args.sources:
         root = osp.join(args.work_dir, 'cache', source)
@@ -93,16 +99,13 @@ def build_caches(args):
             if osp.exists(osp.join(root, split, 'index.json')):
                 continue
             torch.manual_seed(0)
-            backbone = MODELS.build(raw.model.backbone)
-            backbone.init_weights()
-            if not args.random_init:
-                load_checkpoint(backbone, args.checkpoint, map_location='cpu',
-                                strict=True, logger='silent')
+            model = MODELS.build(model_cfg)
+            model.init_weights()
             loader_cfg = copy.deepcopy(raw.test_dataloader)
             loader_cfg.dataset.ann_file = datafile
             loader_cfg.dataset.data_root = args.data_root
             build_feature_cache(
-                backbone, Runner.build_dataloader(loader_cfg),
+                model, Runner.build_dataloader(loader_cfg),
                 osp.join(root, split), tokens=('global', 'register', 'patch'),
                 feature_source=source,
                 source=dict(checkpoint=args.checkpoint,

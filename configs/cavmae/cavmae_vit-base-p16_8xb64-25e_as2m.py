@@ -10,15 +10,11 @@ _base_ = [
     '../_base_/schedules/pretrain_adam_25e.py',
     '../_base_/default_runtime.py',
 ]
+from cavsync_mm.config_helpers import segment_length_overrides  # noqa: E402
 segment_length = 1024
-train_dataloader = dict(batch_size=64, drop_last=True, dataset=dict(pipeline=[
-    dict(step, segment_length=segment_length)
-    if step['type'] == 'FrameAlignedSegments' else step
-    for step in _base_.train_dataloader.dataset.pipeline]))
-val_dataloader = dict(dataset=dict(pipeline=[
-    dict(step, segment_length=segment_length)
-    if step['type'] == 'FrameAlignedSegments' else step
-    for step in _base_.val_dataloader.dataset.pipeline]))
+model, train_dataloader, val_dataloader = segment_length_overrides(
+    _base_, segment_length)
+train_dataloader.update(batch_size=64, drop_last=True)
 test_dataloader = val_dataloader
 load_from = 'checkpoints/mae_vitb_cavsync_init.pth'
 # A checkpoint every 1000 iterations inside each epoch as well (~10 min of

@@ -8,15 +8,11 @@ _base_ = [
     '../_base_/schedules/pretrain_adam_toy.py',
     '../_base_/default_runtime.py',
 ]
+from cavsync_mm.config_helpers import segment_length_overrides  # noqa: E402
 segment_length = 1024  # the whole clip
-train_dataloader = dict(batch_size=64, dataset=dict(pipeline=[
-    dict(step, segment_length=segment_length)
-    if step['type'] == 'FrameAlignedSegments' else step
-    for step in _base_.train_dataloader.dataset.pipeline]))
-val_dataloader = dict(dataset=dict(pipeline=[
-    dict(step, segment_length=segment_length)
-    if step['type'] == 'FrameAlignedSegments' else step
-    for step in _base_.val_dataloader.dataset.pipeline]))
+model, train_dataloader, val_dataloader = segment_length_overrides(
+    _base_, segment_length)
+train_dataloader.update(batch_size=64)
 test_dataloader = val_dataloader
 default_hooks = dict(logger=dict(interval=5),
                      checkpoint=dict(interval=_base_.max_epochs))

@@ -73,3 +73,32 @@ def test_ablate_rejects_unknown_schedule(repo_root, tiny_clips, tmp_path):
                      str(tiny_clips))
     assert result.returncode != 0
     assert "decay must be 'cosine' or 'constant'" in result.stderr
+
+
+def test_ablate_run_reads_its_own_clips(repo_root, tiny_clips, tmp_path):
+    """The frames-per-clip preset's T = 10 run names its own clips
+    (``data_root`` shortcut): it is cached, trained and evaluated on them,
+    while ``--data-root`` stays the default of the other runs."""
+    from cavsync_mm.datasets.synthetic import make_toy_dataset
+    clips10 = tmp_path / 'toy_frames10'
+    make_toy_dataset(str(clips10), num_clips=4, val_clips=3, seg_per_class=1,
+                     workers=1, progress=False, num_frames=10)
+    work = tmp_path / 'ablate'
+    run = ('t10=configs/cavsync/cavsync_vit-toy-frames10_1xb64-38e_toy.py;'
+           f'data_root={clips10};epochs=1;warmup_epochs=1;batch_size=2')
+    result = _ablate(repo_root, run, '--seeds', '0', '--work-dir', str(work),
+                     '--data-root', str(tiny_clips), '--no-segmentation')
+    assert result.returncode == 0, result.stderr[-3000:]
+    caches = sorted(p.name for p in (work / 'cache' / 'toy_frames10').iterdir())
+    assert any(name.startswith('train_') and name.endswith('_T10')
+               for name in caches), caches
+    assert not (work / 'cache' / tiny_clips.name).exists()
+    assert (work / 'runs' / 't10' / 'seed0.json').is_file()
+    # the 16-frame clips are refused by the T = 10 config, not silently read
+    wrong = _ablate(repo_root, run.replace(str(clips10), str(tiny_clips)),
+                    '--work-dir', str(tmp_path / 'wrong'), '--no-segmentation')
+    assert wrong.returncode != 0
+    missing = _ablate(repo_root, run.replace(str(clips10), str(tmp_path / 'nope')),
+                      '--work-dir', str(tmp_path / 'nope_work'))
+    assert missing.returncode != 0
+    assert "data_root" in missing.stderr and 'nope' in missing.stderr

@@ -25,7 +25,9 @@ Run specs: ``[NAME=]CONFIG[;KEY=VALUE;...]``. KEY is a config key
 (``model.backbone.weight_init=pytorch``) or one of the schedule shortcuts
 ``epochs``, ``warmup_epochs``, ``batch_size``, ``schedule`` (``cosine`` =
 linear warmup from 1e-2 x lr then cosine to 0, as the toy schedule;
-``constant`` = the same warmup then a constant lr), ``lr``.
+``constant`` = the same warmup then a constant lr), ``lr``, or ``data_root``
+(this run's clips instead of ``--data-root``: the frames-per-clip ablation
+trains and evaluates on clips extracted with T = 10 frames).
 
     python tools/analysis_tools/ablate.py configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py \\
         "pt=configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py;model.backbone.weight_init=pytorch" \\
@@ -45,6 +47,7 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEDULE_KEYS = ('epochs', 'warmup_epochs', 'batch_size', 'schedule', 'lr')
+SHORTCUT_KEYS = SCHEDULE_KEYS + ('data_root',)
 STRATEGIES = ('diagonal_mean', 'diagonal_max', 'block_mean', 'block_max')
 
 # Toy mirrors of the paper's ablations (Tables 5-8, Fig. 3): config lists.
@@ -62,6 +65,12 @@ PRESETS = {
     'segment_length': [
         f'configs/cavsync/cavsync_vit-toy-segment{length}_1xb64-38e_toy.py'
         for length in (192, 304, 416, 512, 624, 720)],
+    # Table 5's frames per clip: T = 10 needs its own clips (make_toy_dataset.py
+    # --out data/toy_frames10 --num-frames 10); each run is evaluated on the
+    # held-out clips of its own T
+    'frames': ['configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py',
+               'configs/cavsync/cavsync_vit-toy-frames10_1xb64-38e_toy.py'
+               ';data_root=data/toy_frames10'],
     'baseline': ['configs/cavsync/cavsync_vit-toy_1xb64-38e_toy.py', 'configs/cavmae/cavmae_vit-toy_1xb64-38e_toy.py'],
 }
 
@@ -113,7 +122,7 @@ def load_config(run):
     cfg = Config.fromfile(str(REPO_ROOT / run['config']))
     init_default_scope(cfg.default_scope)
     options = {k: v for k, v in run['overrides'].items()
-               if k not in SCHEDULE_KEYS}
+               if k not in SHORTCUT_KEYS}
     if options:
         cfg.merge_from_dict(options)
     shortcuts = {k: v for k, v in run['overrides'].items()
@@ -130,6 +139,16 @@ def load_config(run):
         cfg.param_scheduler = warmup_schedule(epochs, warmup, schedule)
         cfg.train_cfg.max_epochs = epochs
     return cfg
+
+
+def run_data_root(run, default):
+    """The run's ``data_root`` shortcut, else ``--data-root``."""
+    data_root = str(run['overrides'].get('data_root', default))
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(
+            f'run {run["name"]}: data_root {data_root!r} is not a directory '
+            '(make it with tools/data/make_toy_dataset.py --out ...)')
+    return data_root
 
 
 def _segment_step(pipeline):
@@ -408,10 +427,11 @@ def run_one(job):
     start = time.time()
     cfg = load_config(run)
     cache_dir = osp.join(args['work_dir'], 'cache')
-    train_set = clip_cache(cfg, 'train', args['data_root'], cache_dir)
-    val_set = clip_cache(cfg, 'val', args['data_root'], cache_dir)
+    data_root = run_data_root(run, args['data_root'])
+    train_set = clip_cache(cfg, 'train', data_root, cache_dir)
+    val_set = clip_cache(cfg, 'val', data_root, cache_dir)
     segmentation = None if args['no_segmentation'] else segmentation_cache(
-        cfg, args['data_root'], cache_dir)
+        cfg, data_root, cache_dir)
     if osp.exists(out):  # --reevaluate: the saved model, new evaluation
         from cavsync_mm.registry import MODELS
         with open(out) as f:
@@ -529,10 +549,11 @@ def main():
     cache_dir = osp.join(args.work_dir, 'cache')
     for run in runs:
         cfg = load_config(run)
-        clip_cache(cfg, 'train', args.data_root, cache_dir)
-        clip_cache(cfg, 'val', args.data_root, cache_dir)
+        data_root = run_data_root(run, args.data_root)
+        clip_cache(cfg, 'train', data_root, cache_dir)
+        clip_cache(cfg, 'val', data_root, cache_dir)
         if not args.no_segmentation:
-            segmentation_cache(cfg, args.data_root, cache_dir)
+            segmentation_cache(cfg, data_root, cache_dir)
     jobs = [dict(run=run, seed=seed, args=job_args)
             for run in runs for seed in args.seeds]
     if args.jobs > 1:

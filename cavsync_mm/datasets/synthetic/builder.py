@@ -24,6 +24,7 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 from cavsync_mm.registry import FUNCTIONS
+from ..av_dataset import SETTINGS_FILE
 from .classes import make_classes
 from .config import ToyDatasetConfig
 from .items import clip_id, make_clip, make_segmentation_example
@@ -34,7 +35,7 @@ MANIFEST = 'toy_manifest.json'
 GENERATOR = 'cavsync_mm.datasets.synthetic'
 FORMAT_VERSION = 2  # 2: stored fbank
 #: Files and file patterns the generator writes (and may remove on rerun).
-_GENERATED = ('class_labels_indices.csv', 'train.json', 'val.json',
+_GENERATED = ('class_labels_indices.csv', 'train.json', 'val.json', SETTINGS_FILE,
               'train_videos.json', 'val_videos.json',
               'segmentation/annotations.json', 'videos/*_[0-9]*.mp4',
               'frames/frame_*/*_[0-9]*.jpg', 'audio/*_[0-9]*.wav',
@@ -233,5 +234,11 @@ def make_toy_dataset(out_dir: str = 'data/toy',
         metainfo=dict(classes=[c.display_name for c in classes]))
     with open(summary['label_csv'], 'w', encoding='utf-8') as f:
         f.write(_label_csv(config.num_classes))
+    # the extraction settings file of tools/data/extract_av.py: a dataset
+    # that reads these clips with another T refuses them instead of taking
+    # frame_{i} at the wrong time
+    write_json(osp.join(out_dir, SETTINGS_FILE),
+               dict(num_frames=config.num_frames,
+                    frame_index='toy generator: frame i at i x duration / T'))
     _write_manifest(out_dir, config, complete=True)
     return dict(summary, skipped=False)

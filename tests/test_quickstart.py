@@ -90,6 +90,7 @@ def test_quickstart_smoke_writes_the_report(tmp_path):
     best_r1 = max(baseline)[0]
     seg_sync = stage_metrics(work_dir / 'segmentation' / 'cav_mae_sync')
     seg_prior = stage_metrics(work_dir / 'segmentation' / 'centre_prior')
+    seg_surgery = stage_metrics(work_dir / 'segmentation' / 'feature_surgery')
     sync_iou = seg_sync['sound_prompted_segmentation/mIoU']
     prior_iou = seg_prior['sound_prompted_segmentation/mIoU']
     probe_map = stage_metrics(work_dir / 'probe')['multi-label/mAP']
@@ -135,5 +136,8 @@ def test_quickstart_smoke_writes_the_report(tmp_path):
     assert summary['segmentation'] == {
         'CAV-MAE Sync': [seg_sync['sound_prompted_segmentation/mAP'],
                          sync_iou],
+        'CAV-MAE Sync, feature surgery (non-default map)': [
+            seg_surgery['sound_prompted_segmentation/mAP'],
+            seg_surgery['sound_prompted_segmentation/mIoU']],
         'centre prior': [seg_prior['sound_prompted_segmentation/mAP'],
                          prior_iou]}

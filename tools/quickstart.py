@@ -286,19 +286,29 @@ def _mean_average_precision(scores, targets):
     return float(sum(aps) / len(aps))
 
 
+SURGERY = 'CAV-MAE Sync, feature surgery (non-default map)'
+
+
 def segmentation(checkpoint, data_root, work_dir):
-    """Sound-prompted segmentation against the synthetic masks, and the
+    """Sound-prompted segmentation against the synthetic masks with the
+    paper's heatmap (the target's figure), with CLIP Surgery's feature
+    surgery (a non-default map, docs/toy_study.md section 2) and the
     centre-prior baseline. Returns {method: (mAP, mIoU)}."""
+    seg_config = 'configs/cavsync/benchmarks/vit-toy_sound-prompted-seg_toy.py'
     results = {}
-    for method, config in (
-            ('CAV-MAE Sync', 'configs/cavsync/benchmarks/vit-toy_sound-prompted-seg_toy.py'),
-            ('centre prior',
-             'configs/cavsync/benchmarks/center-prior_sound-prompted-seg_toy.py')):
-        out_dir = work_dir / 'segmentation' / _slug(method)
-        metrics = run_test(config, checkpoint, out_dir, data_root,
-                           dict(default_hooks=dict(visualization=dict(
-                               enable=True, max_samples=4,
-                               out_dir=str(out_dir / 'heatmaps')))))
+    for method, folder, config, options in (
+            ('CAV-MAE Sync', 'cav_mae_sync', seg_config, {}),
+            (SURGERY, 'feature_surgery', seg_config,
+             {'model.keep_tokens': True,
+              'test_evaluator.heatmap': 'feature_surgery'}),
+            ('centre prior', 'centre_prior',
+             'configs/cavsync/benchmarks/center-prior_sound-prompted-seg_toy.py',
+             {})):
+        out_dir = work_dir / 'segmentation' / folder
+        if method != SURGERY:  # the overlays show the paper's map
+            options['default_hooks'] = dict(visualization=dict(
+                enable=True, max_samples=4, out_dir=str(out_dir / 'heatmaps')))
+        metrics = run_test(config, checkpoint, out_dir, data_root, options)
         results[method] = (_first(metrics, ('mAP', )),
                            _first(metrics, ('mIoU', )))
     return results

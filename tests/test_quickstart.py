@@ -141,3 +141,42 @@ def test_quickstart_smoke_writes_the_report(tmp_path):
             seg_surgery['sound_prompted_segmentation/mIoU']],
         'centre prior': [seg_prior['sound_prompted_segmentation/mAP'],
                          prior_iou]}
+
+
+def test_encoder_overrides_reach_every_evaluation_config():
+    """``--cfg-options model.backbone.X`` changes the encoder the quickstart's
+    checkpoints hold; every evaluation config (retrieval, the localizer that
+    wraps the whole model, the probe's encoder alone) must build that same
+    encoder, or loading the checkpoint fails after the pretraining."""
+    import importlib.util
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from cavsync_mm.models.backbones import AudioVisualEncoder
+    from cavsync_mm.registry import MODELS
+    spec = importlib.util.spec_from_file_location(
+        'cavsync_quickstart_tool', REPO_ROOT / 'tools' / 'quickstart.py')
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    options = {'use_global_token': False, 'num_register_tokens': 4}
+    init_default_scope('cavsync_mm')
+    pretrain = Config.fromfile(
+        str(REPO_ROOT / quickstart.MODELS['CAV-MAE Sync'][0]))
+    pretrain.merge_from_dict(
+        {f'model.backbone.{k}': v for k, v in options.items()})
+    expected = {k: tuple(v.shape) for k, v in
+                MODELS.build(pretrain.model).backbone.state_dict().items()}
+
+    def encoder_keys(config):
+        model = MODELS.build(quickstart.load_config(config).model)
+        encoder, = [m for m in model.modules()
+                    if isinstance(m, AudioVisualEncoder)]
+        return {k: tuple(v.shape) for k, v in encoder.state_dict().items()}
+    configs = (quickstart.MODELS['CAV-MAE Sync'][1],
+               'configs/cavsync/benchmarks/vit-toy_sound-prompted-seg_toy.py',
+               'configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py')
+    assert encoder_keys(configs[0]) != expected  # without the overrides
+    quickstart.ENCODER_OPTIONS.update(options)
+    for config in configs:
+        assert encoder_keys(config) == expected, config

@@ -107,6 +107,40 @@ def _with_data_root(dataloader, data_root):
     return dataloader
 
 
+#: ``--cfg-options`` keys under ``model.backbone.`` change the encoder the
+#: checkpoints hold (``use_global_token``, ``num_register_tokens``, ...): every
+#: evaluation config must build the same encoder, wherever its model nests it
+#: (the localizer wraps the whole pretraining model, the probe takes the
+#: encoder alone). Set by main(); applied by load_config().
+ENCODER_OPTIONS = {}
+ENCODER_TYPES = ('AudioVisualEncoder', 'cavsync_mm.AudioVisualEncoder')
+
+
+def load_config(config):
+    """``Config.fromfile`` of an evaluation config, with the pretraining's
+    encoder overrides applied to every encoder the model holds."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(REPO_ROOT / config))
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get('type') in ENCODER_TYPES:
+                for key, value in ENCODER_OPTIONS.items():
+                    *parents, leaf = key.split('.')
+                    target = node
+                    for parent in parents:
+                        target = target.setdefault(parent, {})
+                    target[leaf] = copy.deepcopy(value)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+    if ENCODER_OPTIONS and cfg.get('model') is not None:
+        visit(cfg.model)
+    return cfg
+
+
 def pretrain(name, config, work_dir, data_root, profile, seed, workers,
              cfg_options=None):
     from mmengine.config import Config
@@ -141,9 +175,8 @@ def pretrain(name, config, work_dir, data_root, profile, seed, workers,
 def run_test(config, checkpoint, work_dir, data_root, cfg_options=None,
              desc=''):
     """What ``tools/test.py CONFIG CHECKPOINT`` does, in this process."""
-    from mmengine.config import Config
     from mmengine.runner import Runner
-    cfg = Config.fromfile(str(REPO_ROOT / config))
+    cfg = load_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.work_dir = str(work_dir)
@@ -223,7 +256,7 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
     from cavsync_mm.datasets.feature_cache import (build_feature_cache,
                                                    with_checkpoint)
     from cavsync_mm.registry import MODELS as MODEL_REGISTRY
-    raw_cfg = Config.fromfile(str(REPO_ROOT / 'configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py'))
+    raw_cfg = load_config('configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py')
     # the probe's encoder alone, loaded from the pretraining checkpoint
     probe_model = MODEL_REGISTRY.build(with_checkpoint(raw_cfg.model, checkpoint))
     probe_model.init_weights()
@@ -320,7 +353,6 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
     one PNG per model for the first clip."""
     import numpy as np
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from cavsync_mm.apis import init_model
@@ -333,7 +365,7 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
     init_default_scope('cavsync_mm')
     scores, pictures = {}, {}
     for name, (_, config) in MODELS.items():
-        cfg = Config.fromfile(str(REPO_ROOT / config))
+        cfg = load_config(config)
         dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
         dataset_cfg.update(data_root=data_root, sampling='all_frames',
                            indices=num_clips)
@@ -365,7 +397,6 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
 
 
 def reconstructions(checkpoint, data_root, work_dir):
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from cavsync_mm.apis import init_model
@@ -373,7 +404,7 @@ def reconstructions(checkpoint, data_root, work_dir):
     from cavsync_mm.visualization import save_reconstruction
     init_default_scope('cavsync_mm')
     config, _ = MODELS['CAV-MAE Sync']
-    cfg = Config.fromfile(str(REPO_ROOT / config))
+    cfg = load_config(config)
     model = init_model(cfg, checkpoint)
     dataset_cfg = copy.deepcopy(cfg.val_dataloader.dataset)
     dataset_cfg.update(data_root=data_root, indices=2)
@@ -486,6 +517,10 @@ def write_report(path, context):
 
 def main():
     args = parse_args()
+    ENCODER_OPTIONS.update({
+        key[len('model.backbone.'):]: value
+        for key, value in (args.cfg_options or {}).items()
+        if key.startswith('model.backbone.')})
     profile_name = next((name for name in ('smoke', 'fast', 'full')
                          if getattr(args, name)), 'default')
     profile = PROFILES[profile_name]

@@ -308,8 +308,8 @@ SIDE_EFFECTS = textwrap.dedent("""
     print(json.dumps([before, after_import, after_apply]))
     """)
 
-# compat's fix 6, tested on its own: the only place (besides compat.py) that
-# imports mmaction.models, and only after an explicit apply()
+# compat's fix 6, tested on its own: mmaction.models is reached only through
+# a build under the mmaction scope, before and after an explicit apply()
 MMACTION_MODELS_ON_REQUEST = textwrap.dedent("""
     import json, os, importlib.util
     import cavsync_mm
@@ -326,7 +326,9 @@ MMACTION_MODELS_ON_REQUEST = textwrap.dedent("""
     compat.apply()
     with DefaultScope.overwrite_default_scope('mmaction'):
         after = type(MODELS.build(part)).__name__
-    import mmaction.models  # fix 6: the 1.2.0 wheel's missing drn folder
+    # no import of mmaction.models here: the build above under the mmaction
+    # scope is what loads it (MMEngine imports the scope's model location),
+    # so its registry holds mmaction's own models only if fix 6 worked
     from mmaction.registry import MODELS as MMACTION_MODELS
     drn = os.path.join(os.path.dirname(importlib.util.find_spec(
         'mmaction').origin), 'models', 'localizers', 'drn')

@@ -118,26 +118,17 @@ ENCODER_TYPES = ('AudioVisualEncoder', 'cavsync_mm.AudioVisualEncoder')
 
 def load_config(config):
     """``Config.fromfile`` of an evaluation config, with the pretraining's
-    encoder overrides applied to every encoder the model holds."""
+    encoder overrides applied to the encoder its model holds."""
     from mmengine.config import Config
     cfg = Config.fromfile(str(REPO_ROOT / config))
-
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get('type') in ENCODER_TYPES:
-                for key, value in ENCODER_OPTIONS.items():
-                    *parents, leaf = key.split('.')
-                    target = node
-                    for parent in parents:
-                        target = target.setdefault(parent, {})
-                    target[leaf] = copy.deepcopy(value)
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                visit(value)
-    if ENCODER_OPTIONS and cfg.get('model') is not None:
-        visit(cfg.model)
+    # the wrappers hold the encoder as their backbone (the localizer's
+    # backbone is the pretraining model, whose backbone is the encoder)
+    path, node = 'model', cfg.get('model')
+    while node is not None and node.get('type') not in ENCODER_TYPES:
+        path, node = f'{path}.backbone', node.get('backbone')
+    if node is not None and ENCODER_OPTIONS:
+        cfg.merge_from_dict(
+            {f'{path}.{key}': value for key, value in ENCODER_OPTIONS.items()})
     return cfg
 
 

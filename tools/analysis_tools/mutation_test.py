@@ -128,6 +128,14 @@ def mutant_statuses(mutmut, tree):
                            re.MULTILINE))
 
 
+def run_mutmut(mutmut, tree, children, log_path, mode):
+    """``mutmut run`` (logged to ``log_path``), then every mutant's status."""
+    with open(log_path, mode) as log:
+        subprocess.run([mutmut, 'run', '--max-children', str(children)],
+                       cwd=tree, stdout=log, stderr=subprocess.STDOUT)
+    return mutant_statuses(mutmut, tree)
+
+
 def run_group(name, tree, out_dir, mutmut, children, timeout_constant):
     paths, tests, keyword = GROUPS[name]
     tests = [t for t in tests if osp.isfile(osp.join(tree, t))]
@@ -136,19 +144,14 @@ def run_group(name, tree, out_dir, mutmut, children, timeout_constant):
     print(f'[{name}] mutating {", ".join(paths)}\n[{name}] tests: '
           f'{" ".join(tests)}' + (f' -k "{keyword}"' if keyword else ''),
           flush=True)
-    with open(osp.join(out_dir, f'{name}_mutmut.log'), 'w') as log:
-        subprocess.run([mutmut, 'run', '--max-children', str(children)],
-                       cwd=tree, stdout=log, stderr=subprocess.STDOUT)
-    statuses = mutant_statuses(mutmut, tree)
+    log_path = osp.join(out_dir, f'{name}_mutmut.log')
+    statuses = run_mutmut(mutmut, tree, children, log_path, 'w')
     retried = sum(s.strip() == 'timeout' for s in statuses.values())
     if retried:
         # on a loaded machine a slow run is not a hang: mutmut re-tests only
         # the timeouts when the timeout setting changes
         write_config(tree, paths, tests, keyword, 6 * timeout_constant)
-        with open(osp.join(out_dir, f'{name}_mutmut.log'), 'a') as log:
-            subprocess.run([mutmut, 'run', '--max-children', str(children)],
-                           cwd=tree, stdout=log, stderr=subprocess.STDOUT)
-        statuses = mutant_statuses(mutmut, tree)
+        statuses = run_mutmut(mutmut, tree, children, log_path, 'a')
         print(f'[{name}] {retried} timeouts re-tested with a '
               f'{6 * timeout_constant:g} s constant', flush=True)
     survivors = [m for m, s in statuses.items() if s.strip() != 'killed']

@@ -193,3 +193,52 @@ def test_default_blocks_follow_block_bytes_and_strategy(capsys):
         shown = capsys.readouterr().err
         assert f'ranking ({strategy}): 100%' in shown
         assert f' {blocks}/{blocks} ' in shown and 'chunk/s' in shown, shown
+
+
+def direct_ranks(queries, candidates, strategy, normalize=True):
+    """The straightforward computation in float32: normalise every token
+    (``F.normalize``; block_mean: then the mean token), kept in the
+    features' dtype, all N x N scores as one product, then the documented
+    rank formula with ties broken by ascending index."""
+    q, c = queries.float(), candidates.float()
+    if normalize:
+        q, c = F.normalize(q, dim=-1), F.normalize(c, dim=-1)
+    num, tokens, _ = q.shape
+    if strategy == 'block_mean':
+        q, c = q.mean(dim=1), c.mean(dim=1)
+    # stored as the features are (float16 stays float16), computed in float32
+    q, c = q.to(queries.dtype).float(), c.to(candidates.dtype).float()
+    if strategy == 'diagonal_mean':
+        scores = (q.flatten(1) @ c.flatten(1).T) / tokens
+    elif strategy == 'block_mean':
+        scores = q @ c.T
+    elif strategy == 'diagonal_max':
+        scores = torch.bmm(q.transpose(0, 1), c.permute(1, 2, 0)).amax(dim=0)
+    else:
+        scores = (q.flatten(0, 1) @ c.flatten(0, 1).T).view(
+            num, tokens, num, tokens).amax(dim=(1, 3))
+    truth = scores.diagonal()[:, None]
+    index = torch.arange(num)
+    return 1 + (scores > truth).sum(dim=1) + (
+        (scores == truth) & (index[None, :] < index[:, None])).sum(dim=1)
+
+
+@pytest.mark.parametrize('strategy', RETRIEVAL_STRATEGIES)
+@pytest.mark.parametrize('normalize', [True, False])
+def test_ranks_are_bit_identical_to_the_direct_computation(strategy,
+                                                           normalize):
+    """Default blocks (one block for these sizes): exactly the ranks of the
+    direct computation, for spread-out ranks, exact ties and float16
+    storage, in both directions."""
+    generator = torch.Generator().manual_seed(7)
+    visual = torch.randn(300, 8, 64, generator=generator) * torch.linspace(
+        0.2, 5, 300)[:, None, None]
+    audio = visual + 6 * torch.randn(visual.shape, generator=generator)
+    tied = integer_tokens()
+    for queries, candidates in ((visual, audio), (audio, visual), tied,
+                                (visual.half(), audio.half())):
+        expected = direct_ranks(queries, candidates, strategy, normalize)
+        ranks = retrieval_ranks(queries, candidates, strategy,
+                                normalize=normalize)
+        assert torch.equal(ranks, expected), strategy
+    assert direct_ranks(visual, audio, strategy, normalize).float().std() > 10

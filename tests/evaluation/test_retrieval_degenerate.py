@@ -57,3 +57,43 @@ def test_many_non_finite_clips_are_counted_and_the_first_five_named():
     with pytest.raises(ValueError, match=r'5 of 12 clips .*\[3, 5, 6, 9, 11\]'
                        r'\); '):
         retrieval_ranks(visual, audio, block_bytes=64)
+
+
+@pytest.mark.parametrize('strategy', RETRIEVAL_STRATEGIES)
+@pytest.mark.parametrize('normalize', [True, False])
+def test_non_finite_found_without_normalisation_and_in_float16(
+        strategy, normalize):
+    """The check reads the per-token norms (normalising) or sums (not
+    normalising): -inf in a max strategy, where a score could stay finite,
+    and inf in float16 storage are refused all the same."""
+    visual, audio = pairs(12)
+    visual[4, 0, 1] = -float('inf')
+    with pytest.raises(ValueError, match=r'queries: 1 of 12 clips .*\[4\]\)'):
+        retrieval_ranks(visual, audio, strategy, normalize=normalize)
+    visual[4, 0, 1] = 0.
+    half = audio.half()
+    half[[1, 10], 2, 7] = float('inf')
+    with pytest.raises(ValueError, match=r'candidates: 2 of 12 .*\[1, 10\]'):
+        retrieval_ranks(visual.half(), half, strategy, normalize=normalize,
+                        block_bytes=64)
+
+
+@pytest.mark.parametrize('normalize', [True, False])
+def test_finite_tokens_whose_norm_overflows_are_not_refused(normalize):
+    """Finite but huge tokens (norm or sum overflow float32) are finite
+    features: ranked, as a per-element check would, not refused."""
+    visual, audio = pairs(6)
+    visual[2] = 3e38
+    ranks = retrieval_ranks(visual, audio, normalize=normalize)
+    assert ranks.shape == (6, )
+    visual[3, 0, 0] = float('nan')  # a real NaN beside them is still named
+    with pytest.raises(ValueError, match=r'queries: 1 of 6 clips .*\[3\]\)'):
+        retrieval_ranks(visual, audio, normalize=normalize)
+
+
+def test_only_the_ranked_queries_are_checked():
+    visual, audio = pairs(12)
+    visual[10] = float('nan')
+    assert retrieval_ranks(visual, audio, num_queries=5).shape == (5, )
+    with pytest.raises(ValueError, match=r'queries: 1 of 11 clips .*\[10\]'):
+        retrieval_ranks(visual, audio, num_queries=11)

@@ -1,8 +1,21 @@
 """Time and memory of zero-shot retrieval ranking (all four strategies).
 
-Three measurements, each in a fresh process so that its peak memory is its
+Four measurements, each in a fresh process so that its peak memory is its
 own:
 
+0. ``retrieval_ranks`` against its floor, one direction (visual queries,
+   audio candidates), ``--num-clips`` clips: the floor is what any ranking
+   of these features has to do, normalising every token (``F.normalize``)
+   and the strategy's matrix products, in the same block shape as
+   ``retrieval_ranks`` (``diagonal_mean``: one product of the flattened
+   tokens; ``block_mean``: the mean tokens' product, mean included;
+   ``diagonal_max``: the T per-token products; ``block_max``: the
+   all-tokens product), without the max reductions and the ranking. The two
+   are timed alternately ``--floor-repeats`` times after one untimed run of
+   each; the table gives the median seconds of each and the median of the
+   per-repeat ratios. ``--baseline-file`` times the ``retrieval_ranks`` of
+   another copy of ``retrieval.py`` (e.g. an earlier revision) in the same
+   rotation and adds its columns.
 1. ``--num-clips`` clips (default 1,545 = the VGGSound 5-per-class subset),
    T = 16 tokens of D = 768 per modality: every strategy, both directions,
    with :func:`cavsync_mm.evaluation.functional.retrieval_ranks`.
@@ -21,11 +34,16 @@ own:
 Example::
 
     python tools/analysis_tools/benchmark_retrieval.py --threads 1
+    # only the floor table, beside an earlier revision's retrieval_ranks
+    git show HEAD~1:cavsync_mm/evaluation/functional/retrieval.py > /tmp/old.py
+    python tools/analysis_tools/benchmark_retrieval.py --threads 1 \
+        --brute-force-clips 0 --large-clips 0 --baseline-file /tmp/old.py
 """
 import argparse
 import json
 import multiprocessing
 import resource
+import statistics
 import sys
 import time
 
@@ -38,7 +56,14 @@ def parse_args():
                         help='0 skips the N-clip and loop runs')
     parser.add_argument('--num-tokens', type=int, default=16)
     parser.add_argument('--dim', type=int, default=768)
-    parser.add_argument('--brute-force-clips', type=int, default=150)
+    parser.add_argument('--brute-force-clips', type=int, default=150,
+                        help='0 skips the both-directions and loop runs')
+    parser.add_argument('--floor-repeats', type=int, default=3,
+                        help='timed repeats of retrieval_ranks against the '
+                        'floor (normalise + matmul); 0 skips them')
+    parser.add_argument('--baseline-file',
+                        help='a retrieval.py whose retrieval_ranks is timed '
+                        'beside the current one against the same floor')
     parser.add_argument('--large-clips', type=int, default=100_000,
                         help='0 skips the large run')
     parser.add_argument('--large-queries', type=int, default=1000)
@@ -98,6 +123,82 @@ def _vectorised(args, strategy, queue):
                    features_mib=rss_features,
                    v2a_R1=rank_summary(ranks_v2a)['R@1'],
                    a2v_R1=rank_summary(ranks_a2v)['R@1']))
+
+
+def floor_scores(queries, candidates, strategy, chunk):
+    """The floor of ranking ``queries`` against ``candidates``: normalise
+    every token, reduce for the strategy and compute the strategy's matrix
+    products in ``chunk x chunk`` blocks (no max reduction, no ranking).
+    Returns the last block's products."""
+    import torch
+    import torch.nn.functional as F
+    from cavsync_mm.evaluation.functional.retrieval import \
+        reduce_for_strategy
+    queries = reduce_for_strategy(F.normalize(queries, dim=-1), strategy)
+    candidates = reduce_for_strategy(F.normalize(candidates, dim=-1),
+                                     strategy)
+    products = None
+    for q_start in range(0, len(queries), chunk):
+        block_queries = queries[q_start:q_start + chunk]
+        for c_start in range(0, len(candidates), chunk):
+            block = candidates[c_start:c_start + chunk]
+            if strategy in ('diagonal_mean', 'block_mean'):
+                products = block_queries @ block.T
+            elif strategy == 'diagonal_max':
+                products = torch.bmm(block_queries.transpose(0, 1),
+                                     block.permute(1, 2, 0))
+            else:
+                products = (block_queries.flatten(0, 1)
+                            @ block.flatten(0, 1).T)
+    return products
+
+
+def _floor_ratio(args, strategy, queue):
+    import torch
+    from cavsync_mm.evaluation.functional import retrieval_ranks
+    from cavsync_mm.evaluation.functional.retrieval import chunk_size_for
+    torch.set_num_threads(args.threads)
+    visual, audio = make_features(args.num_clips, args.num_tokens, args.dim,
+                                  torch.float32)
+    block_bytes = args.block_mb * 2**20
+    chunk = chunk_size_for(strategy, args.num_tokens, block_bytes)
+
+    runs = dict(
+        ranks=lambda: retrieval_ranks(visual, audio, strategy,
+                                      block_bytes=block_bytes),
+        floor=lambda: floor_scores(visual, audio, strategy, chunk))
+    if args.baseline_file:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            'baseline_retrieval', args.baseline_file)
+        baseline = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(baseline)
+        runs['baseline'] = lambda: baseline.retrieval_ranks(
+            visual, audio, strategy, block_bytes=block_bytes)
+
+    def timed(run):
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
+
+    for run in runs.values():  # untimed: first-call costs
+        run()
+    seconds = {name: [] for name in runs}
+    for repeat in range(args.floor_repeats):
+        # alternate the order so that none always runs first or last
+        order = list(runs) if repeat % 2 == 0 else list(runs)[::-1]
+        for name in order:
+            seconds[name].append(timed(runs[name]))
+    result = dict(chunk=chunk)
+    for name, values in seconds.items():
+        result[f'{name}_seconds'] = values
+        result[f'median_{name}_seconds'] = statistics.median(values)
+        if name != 'floor':
+            ratios = [r / f for r, f in zip(values, seconds['floor'])]
+            prefix = '' if name == 'ranks' else 'baseline_'
+            result[f'{prefix}ratios'] = ratios
+            result[f'{prefix}median_ratio'] = statistics.median(ratios)
+    queue.put(result)
 
 
 def _brute_force(args, strategy, queue):
@@ -175,12 +276,32 @@ def main():
     print(f'command: {" ".join(sys.argv)}')
     print(f'N={args.num_clips} T={args.num_tokens} D={args.dim} '
           f'threads={args.threads} block={args.block_mb} MiB')
-    figures = dict(config=vars(args), vectorised={}, brute_force={},
-                   large={})
+    figures = dict(config=vars(args), floor={}, vectorised={},
+                   brute_force={}, large={})
+    if args.num_clips and args.floor_repeats:
+        print(f'\nretrieval_ranks against the floor (normalise + matmul), '
+              f'{args.num_clips} clips, one direction, median of '
+              f'{args.floor_repeats} repeats')
+        baseline = ('' if not args.baseline_file else
+                    f'{"baseline s":>12}{"ratio":>8}')
+        print(f'{"strategy":<14}{"ranks s":>10}{"floor s":>10}'
+              f'{"ratio":>8}{"ratios":>24}{baseline}')
+        for strategy in args.strategies:
+            floor = run_isolated(_floor_ratio, args, strategy)
+            figures['floor'][strategy] = floor
+            ratios = ' '.join(f'{r:.2f}' for r in floor['ratios'])
+            if args.baseline_file:
+                baseline = (f'{floor["median_baseline_seconds"]:>12.3f}'
+                            f'{floor["baseline_median_ratio"]:>7.2f}x')
+            print(f'{strategy:<14}{floor["median_ranks_seconds"]:>10.3f}'
+                  f'{floor["median_floor_seconds"]:>10.3f}'
+                  f'{floor["median_ratio"]:>7.2f}x{ratios:>24}{baseline}',
+                  flush=True)
     header = (f'{"strategy":<14}{"vectorised s":>14}{"peak MiB":>10}'
               f'{"loop s (extrap.)":>18}{"speed-up":>10}')
     rows = []
-    for strategy in args.strategies if args.num_clips else ():
+    loop = args.num_clips and args.brute_force_clips
+    for strategy in args.strategies if loop else ():
         fast = run_isolated(_vectorised, args, strategy)
         slow = run_isolated(_brute_force, args, strategy)
         figures['vectorised'][strategy] = fast

@@ -25,6 +25,7 @@ import resource
 import statistics
 import time
 from contextlib import nullcontext
+from typing import Callable, Optional
 
 import torch
 from mmengine.config import Config
@@ -37,12 +38,27 @@ from cavsync_mm import compat
 from cavsync_mm.registry import MODELS
 from get_flops import train_step_flops  # this folder (sys.path[0])
 
-# Dense peak TFLOP/s from the vendors' data sheets (SXM parts).
+# Dense peak TFLOP/s from the vendors' data sheets (SXM parts; the A100's
+# PCIe part has the same peaks). tfloat32: float32 matmuls run as TF32.
 PEAK_TFLOPS = {
-    'H200': dict(bfloat16=989.4, float32=66.9),
-    'H100': dict(bfloat16=989.4, float32=66.9),
-    'A100': dict(bfloat16=312.0, float32=19.5),
+    'H200': dict(bfloat16=989.4, float16=989.4, tfloat32=494.7, float32=66.9),
+    'H100': dict(bfloat16=989.4, float16=989.4, tfloat32=494.7, float32=66.9),
+    'A100': dict(bfloat16=312.0, float16=312.0, tfloat32=156.0, float32=19.5),
 }
+# parts whose name holds a key of PEAK_TFLOPS but whose peaks are lower
+OTHER_PARTS = ('H100 PCIe', 'H100 NVL')
+
+
+def peak_tflops(device_name: str, dtype: str) -> Optional[float]:
+    """Dense peak TFLOP/s of the GPU called ``device_name`` (as
+    ``torch.cuda.get_device_name`` gives it) for matmuls in ``dtype``
+    (a key of the PEAK_TFLOPS entries), None for GPUs not in the table."""
+    if any(part.lower() in device_name.lower() for part in OTHER_PARTS):
+        return None
+    for key, peaks in PEAK_TFLOPS.items():
+        if key in device_name.upper():
+            return peaks.get(dtype)
+    return None
 
 
 def parse_args(argv=None):
@@ -75,6 +91,63 @@ def synthetic_batch(model, batch_size, generator):
                                 dtype=torch.uint8)}}
 
 
+def build_model(cfg, device):
+    """The config's model, in train mode, on ``device``."""
+    init_default_scope(cfg.get('default_scope', 'cavsync_mm'))
+    return MODELS.build(cfg.model).to(device).train()
+
+
+def build_optimizer(model, cfg):
+    """Adam with the lr, betas and weight decay of the config's optimizer."""
+    optimizer_cfg = cfg.optim_wrapper.optimizer
+    return torch.optim.Adam(model.parameters(), lr=optimizer_cfg.get('lr', 2e-4),
+                            betas=tuple(optimizer_cfg.get('betas', (0.9, 0.999))),
+                            weight_decay=optimizer_cfg.get('weight_decay', 0.))
+
+
+def make_train_step(model, optimizer, batch_size: int, device,
+                    amp_dtype: Optional[torch.dtype] = None, compile: bool = False,
+                    generator: Optional[torch.Generator] = None,
+                    batch: Optional[dict] = None) -> Callable[[], None]:
+    """One train step of ``model`` as a function without arguments.
+
+    The step runs the data preprocessor, the forward pass ``mode='loss'``
+    (``torch.compile``'d with ``compile``) under ``amp_dtype`` autocast
+    (None: float32), the backward pass of the summed loss terms and the
+    optimizer step; float16 scales the loss with a ``GradScaler``, as
+    ``AmpOptimWrapper`` does. On CUDA it waits for the GPU before returning.
+    Every step draws a new synthetic batch from ``generator``
+    (:func:`synthetic_batch`), or reuses ``batch`` when one is given (e.g. a
+    batch kept on the GPU, so that only the model is timed).
+    """
+    device_type = torch.device(device).type
+    forward = torch.compile(model) if compile else model
+    autocast = (torch.autocast(device_type, dtype=amp_dtype) if amp_dtype is not None
+                else nullcontext())
+    scaler = torch.amp.GradScaler(device_type) if amp_dtype == torch.float16 else None
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+
+    def step():
+        inputs = batch if batch is not None else synthetic_batch(model, batch_size, generator)
+        data = model.data_preprocessor(inputs, True)
+        with autocast:
+            losses = forward(**data, mode='loss')
+        loss = sum(value for key, value in losses.items() if 'loss' in key)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        if device_type == 'cuda':
+            torch.cuda.synchronize()
+
+    return step
+
+
 def main(argv=None):
     compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
     args = parse_args(argv)
@@ -83,28 +156,12 @@ def main(argv=None):
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no CUDA device is available')
     cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'cavsync_mm'))
-    model = MODELS.build(cfg.model).to(args.device).train()
-    optimizer_cfg = cfg.optim_wrapper.optimizer
-    optimizer = torch.optim.Adam(model.parameters(), lr=optimizer_cfg.get('lr', 2e-4),
-                                 betas=tuple(optimizer_cfg.get('betas', (0.9, 0.999))),
-                                 weight_decay=optimizer_cfg.get('weight_decay', 0.))
-    forward = torch.compile(model) if args.compile else model
-    autocast = torch.autocast(args.device, dtype=torch.bfloat16) if args.amp else nullcontext()
-    generator = torch.Generator().manual_seed(0)
+    model = build_model(cfg, args.device)
+    optimizer = build_optimizer(model, cfg)
     parameters = sum(p.numel() for p in model.parameters())
     state_values = sum(v.numel() for v in model.state_dict().values())
-
-    def step():
-        data = model.data_preprocessor(synthetic_batch(model, args.batch_size, generator), True)
-        with autocast:
-            losses = forward(**data, mode='loss')
-        loss = sum(value for key, value in losses.items() if 'loss' in key)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if args.device == 'cuda':
-            torch.cuda.synchronize()
+    step = make_train_step(model, optimizer, args.batch_size, args.device,
+                           torch.bfloat16 if args.amp else None, args.compile)
 
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
@@ -155,7 +212,7 @@ def report_mfu(model, args, median):
     name = torch.cuda.get_device_name()
     peak = args.peak_tflops
     if peak is None:
-        peak = next((p[dtype] for key, p in PEAK_TFLOPS.items() if key in name), None)
+        peak = peak_tflops(name, dtype)
     achieved = flops / median / 1e12
     print(f'train step: {flops / 1e9:.1f} GFLOPs (get_flops.py), achieved '
           f'{achieved:.1f} TFLOP/s')

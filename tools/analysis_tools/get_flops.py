@@ -53,15 +53,19 @@ class _TrainForward(nn.Module):
 
 def train_step_flops(model, batch_size: int = 1) -> Dict[str, float]:
     """``forward_macs``, ``forward_flops`` and ``train_step_flops`` (3 x
-    forward) of one step on ``batch_size`` clips of the model's input sizes.
+    forward) of one step on ``batch_size`` clips of the model's input sizes,
+    traced on the device the model's parameters are on.
     """
     from mmengine.analysis import FlopAnalyzer
     backbone = model.backbone
     mel_bins, length = backbone.audio_patch_embed.image_size
     size = backbone.visual_patch_embed.image_size[0]
+    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)
-    audio = torch.randn(batch_size, length, mel_bins, generator=generator)
-    frames = torch.randn(batch_size, 3, size, size, generator=generator)
+    audio = torch.randn(batch_size, length, mel_bins,
+                        generator=generator).to(device)
+    frames = torch.randn(batch_size, 3, size, size,
+                         generator=generator).to(device)
     was_training = model.training
     model.train()
     try:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 RETRIEVAL_STRATEGIES = ('diagonal_mean', 'diagonal_max', 'block_mean',
                         'block_max')
 MEAN_STRATEGIES = ('diagonal_mean', 'block_mean')
+_NORMALIZE_EPS = 1e-12  # F.normalize's default eps
 
 
 def _check_strategy(strategy: str) -> None:
@@ -140,40 +141,74 @@ def chunk_size_for(strategy: str, num_tokens: int, block_bytes: int,
 
 
 def _reduce_in_chunks(tokens: torch.Tensor, strategy: str, normalize: bool,
-                      chunk: int, dtype: torch.dtype) -> torch.Tensor:
+                      chunk: int, dtype: torch.dtype,
+                      check_name: Optional[str] = None) -> torch.Tensor:
     """Normalise and reduce ``tokens`` chunk by chunk, computing in ``dtype``
     and storing in the features' own dtype (float16 features stay float16).
-    Without normalisation the diagonal and max strategies need no copy."""
-    if not normalize and strategy != 'block_mean':
+    Without normalisation the diagonal and max strategies need no copy.
+
+    With ``check_name`` the tokens are also refused if any clip holds NaN or
+    inf (:func:`_raise_if_not_finite`, the message names ``check_name``).
+    The check reads what the pass computes anyway: the per-token L2 norms of
+    the normalisation (without normalisation, per-token sums), which are
+    non-finite whenever a token holds NaN or inf.
+    """
+    copy = normalize or strategy == 'block_mean'
+    if not copy and check_name is None:
         return reduce_for_strategy(tokens, strategy)
-    parts = []
-    for start in range(0, tokens.shape[0], chunk):
-        part = tokens[start:start + chunk].to(dtype)
+    parts, finite = [], []
+    for start, end in _chunks(tokens.shape[0], chunk):
+        part = tokens[start:end]
+        if copy:
+            part = part.to(dtype)
         if normalize:
-            part = F.normalize(part, dim=-1)
-        parts.append(reduce_for_strategy(part, strategy).to(tokens.dtype))
+            # F.normalize(part, dim=-1), the same operations bit for bit,
+            # keeping the norms for the finiteness check
+            norms = part.norm(2, -1, keepdim=True)
+            part = part / norms.clamp_min(_NORMALIZE_EPS).expand_as(part)
+            summary = norms
+        else:
+            summary = part.sum(dim=-1)
+        if check_name is not None:
+            finite.append(torch.isfinite(summary).flatten(1).all(dim=1))
+        if copy:
+            parts.append(reduce_for_strategy(part, strategy).to(tokens.dtype))
+    if check_name is not None and finite:
+        _raise_if_not_finite(tokens, check_name, torch.cat(finite), chunk)
+    if not copy:
+        return reduce_for_strategy(tokens, strategy)
+    if not parts:  # no clips
+        return reduce_for_strategy(tokens.to(dtype), strategy).to(tokens.dtype)
     return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
-def _check_finite(tokens: torch.Tensor, name: str, chunk: int) -> None:
+def _raise_if_not_finite(tokens: torch.Tensor, name: str,
+                         summary_finite: torch.Tensor, chunk: int) -> None:
     """Refuse NaN / inf tokens, naming the first offending clip indices.
 
     A NaN score compares False with everything, so a NaN clip would be
-    ranked first and R@1 would silently read 100 %. Checked chunk by chunk
-    to keep the temporary mask small on large sets.
+    ranked first and R@1 would silently read 100 %. ``summary_finite``
+    ``(N,)`` is False for every clip whose per-token norms or sums are not
+    finite (always the case for a clip holding NaN or inf); only those clips
+    are then checked element by element (finite tokens whose norm or sum
+    overflows are not refused), chunk by chunk to keep the copy small.
     """
-    bad, total = [], 0
-    for start, end in _chunks(tokens.shape[0], chunk):
-        finite = torch.isfinite(tokens[start:end]).flatten(1).all(dim=1)
-        if not bool(finite.all()):
-            clips = (~finite).nonzero().flatten() + start
-            total += len(clips)
-            bad.extend(clips[:max(0, 5 - len(bad))].tolist())
+    suspects = (~summary_finite).nonzero().flatten()
+    if not len(suspects):
+        return
+    bad = []
+    for start, end in _chunks(len(suspects), chunk):
+        clips = suspects[start:end]
+        finite = torch.isfinite(tokens[clips]).flatten(1).all(dim=1)
+        bad.append(clips[~finite])
+    bad = torch.cat(bad)
+    total = len(bad)
     if total:
+        named = bad[:5].tolist()
         raise ValueError(
             f'retrieval {name}: {total} of {tokens.shape[0]} clips hold NaN '
-            f'or inf features (clip indices {bad}'
-            f'{", ..." if total > len(bad) else ""}); the model diverged or '
+            f'or inf features (clip indices {named}'
+            f'{", ..." if total > len(named) else ""}); the model diverged or '
             'a clip decoded to garbage, and ranks would be meaningless')
 
 
@@ -211,6 +246,11 @@ def retrieval_ranks(queries: torch.Tensor,
     Returns:
         LongTensor ``(num_queries or N,)`` of ranks (1 = retrieved first),
         ties broken by ascending candidate index (see module docstring).
+
+    Raises:
+        ValueError: fewer than 2 clips, mismatched shapes, or NaN / inf in
+            the ranked queries or in the candidates (the message counts the
+            clips and names the first five).
     """
     _check_strategy(strategy)
     queries = as_token_sequences(queries, 'queries')
@@ -234,13 +274,14 @@ def retrieval_ranks(queries: torch.Tensor,
     query_chunk = query_chunk_size or default_chunk
     candidate_chunk = candidate_chunk_size or default_chunk
 
-    _check_finite(queries[:num_queries], 'queries', default_chunk)
-    _check_finite(candidates, 'candidates', default_chunk)
+    # NaN / inf features are refused with the clips named, queries first,
+    # checked on the norms (or sums) the reduction computes anyway
     reduced_queries = _reduce_in_chunks(queries[:num_queries], strategy,
                                         normalize, candidate_chunk,
-                                        compute_dtype)
+                                        compute_dtype, 'queries')
     reduced_candidates = _reduce_in_chunks(candidates, strategy, normalize,
-                                           candidate_chunk, compute_dtype)
+                                           candidate_chunk, compute_dtype,
+                                           'candidates')
     candidate_blocks = list(_chunks(num_clips, candidate_chunk))
     ranks = torch.empty(num_queries, dtype=torch.long)
 

@@ -4,7 +4,7 @@
 # Several nodes: run it on every node with the same MASTER_ADDR / PORT and
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 tools/dist_train.sh CONFIG 8
 #   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 tools/dist_train.sh CONFIG 8
-# CPU only: add --cfg-options env_cfg.dist_cfg.backend=gloo
+# Without CUDA GPUs the processes use gloo (the configs ask for nccl).
 set -euo pipefail
 
 if [ $# -lt 2 ]; then

@@ -21,6 +21,7 @@ from mmengine.runner import Runner
 import cavsync_mm  # noqa: F401  (registers the components)
 from cavsync_mm import compat
 from cavsync_mm.engine.runner_config import (apply_common_args,
+                                             check_data_files,
                                              close_distributed)
 
 PREDICTION_SUFFIXES = ('.pkl', '.pickle')
@@ -30,7 +31,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Test a cavsync_mm checkpoint with the MMEngine Runner')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument('checkpoint', help='checkpoint file (path or URL); '
+                        '"none" for models without weights (centre prior)')
     parser.add_argument(
         '--work-dir',
         help='where logs go (default: the config\'s work_dir, else '
@@ -72,7 +74,25 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                              ' needs test_dataloader, test_evaluator and '
                              'test_cfg')
     cfg.setdefault('test_cfg', dict())
-    cfg.load_from = args.checkpoint
+    frozen = cfg.model.get('backbone', 'missing') is None or \
+        cfg.model.get('type', '').endswith('SoundPromptedLocalizer')
+    if cfg.launcher != 'none' and frozen and \
+            cfg.get('model_wrapper_cfg') is None:
+        # models without trainable parameters (the localizer's frozen
+        # encoder, the parameter-free centre prior): each part is wrapped
+        # on its own and left out of DistributedDataParallel, which refuses
+        # modules without a parameter that requires a gradient
+        cfg.model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
+    if args.checkpoint.lower() == 'none':
+        # models without weights (the centre prior) are tested as built
+        if cfg.model.get('backbone', 'missing') is not None:
+            raise ValueError(
+                f'{args.config}: checkpoint "none" is only for models without '
+                'weights (backbone=None, e.g. the centre prior); this model '
+                'would be evaluated at its random initialisation')
+        cfg.load_from = None
+    else:
+        cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.out is not None and args.out.endswith(PREDICTION_SUFFIXES):
         evaluators = cfg.test_evaluator
@@ -94,16 +114,25 @@ def write_metrics(metrics: dict, path: str) -> None:
     print_log(f'metrics written to {path}', logger='current')
 
 
-def main(argv=None):
+def test(argv=None):
+    """Build the Runner of the command line ``argv`` and test; returns the
+    metrics. The process group stays up (``main`` closes it), so that one
+    launch can run several evaluations."""
     compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_data_files(cfg, ('test_dataloader', ))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    close_distributed()
     if args.out is not None and args.out.endswith('.json') and \
             runner.rank == 0:
         write_metrics(metrics, args.out)
+    return metrics
+
+
+def main(argv=None):
+    metrics = test(argv)
+    close_distributed()
     return metrics
 
 

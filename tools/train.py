@@ -107,17 +107,27 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main(argv=None):
+def train(argv=None):
+    """Build the Runner of the command line ``argv`` and train; returns the
+    Runner. The process group stays up (``main`` closes it), so that one
+    launch can run several trainings."""
     args = parse_args(argv)
     from mmengine.runner import Runner
 
     import cavsync_mm  # noqa: F401  (registers the components)
     from cavsync_mm import compat
-    from cavsync_mm.engine.runner_config import close_distributed
     compat.apply()  # fixes the pinned OpenMMLab releases need (see compat)
+    from cavsync_mm.engine.runner_config import check_data_files
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_data_files(cfg, ('train_dataloader', 'val_dataloader'))
     runner = Runner.from_cfg(cfg)
     runner.train()
+    return runner
+
+
+def main(argv=None):
+    from cavsync_mm.engine.runner_config import close_distributed
+    train(argv)
     close_distributed()
 
 

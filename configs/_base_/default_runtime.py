@@ -43,7 +43,8 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # CPU multi-process runs: --cfg-options env_cfg.dist_cfg.backend=gloo
+    # tools/train.py and tools/test.py switch to gloo on machines without
+    # CUDA GPUs (and log it)
     dist_cfg=dict(backend='nccl'),
 )
 

@@ -15,7 +15,7 @@ import copy
 import os.path as osp
 import time
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 
@@ -35,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value pairs, '
+                        'e.g. test_dataloader.dataset.data_root=/data/toy')
     return parser.parse_args(argv)
 
 
@@ -49,6 +52,8 @@ def main(argv=None):
     from mmengine.registry import init_default_scope
 
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'cavsync_mm'))
     if cfg.model.get('backbone') is None:
         raise SystemExit(f'{args.config}: model.backbone is empty; pass a '

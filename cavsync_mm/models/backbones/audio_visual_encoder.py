@@ -135,7 +135,8 @@ class AudioVisualEncoder(BaseModule):
         def blocks(depth):
             return nn.ModuleList(
                 ModalityNormBlock(embed_dims, num_heads, mlp_ratio,
-                                  norm_eps=norm_eps) for _ in range(depth))
+                                  norm_eps=norm_eps, modalities=(None,))
+                for _ in range(depth))
 
         self.audio_encoder = blocks(encoder_depth)
         self.visual_encoder = blocks(encoder_depth)

@@ -62,7 +62,8 @@ class AudioVisualMAEDecoder(BaseModule):
         self.visual_modality_embedding = nn.Parameter(torch.zeros(1, 1, decoder_embed_dims))
         self.blocks = nn.ModuleList(
             ModalityNormBlock(decoder_embed_dims, decoder_num_heads, mlp_ratio,
-                              norm_eps=norm_eps) for _ in range(decoder_depth))
+                              norm_eps=norm_eps, modalities=(None,))
+            for _ in range(decoder_depth))
         self.norm = nn.LayerNorm(decoder_embed_dims, eps=norm_eps)
         self.audio_prediction = nn.Linear(decoder_embed_dims, patch_size ** 2)
         self.visual_prediction = nn.Linear(decoder_embed_dims, patch_size ** 2 * 3)

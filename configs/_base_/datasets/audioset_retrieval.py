@@ -44,4 +44,6 @@ test_dataloader = dict(
         on_error='skip',  # a broken eval clip is logged, counted, not fatal
         test_mode=True,
         pipeline=test_pipeline))
-val_dataloader = test_dataloader
+# retrieval is evaluated by tools/test.py only: no validation during a run
+# (a Runner takes val_dataloader, val_cfg and val_evaluator together or none)
+val_dataloader = None

@@ -13,4 +13,6 @@ test_dataloader = dict(dataset=dict(
     type='ShardedAudioVisualDataset', ann_file=shards,
     cache_dir=shard_cache_dir, path_placeholder=None,
     pipeline=test_pipeline))
-val_dataloader = test_dataloader
+# retrieval is evaluated by tools/test.py only: no validation during a run
+# (a Runner takes val_dataloader, val_cfg and val_evaluator together or none)
+val_dataloader = None

@@ -13,4 +13,6 @@ path_placeholder = '<YOUR_VGGS_PATH>'
 test_dataloader = dict(dataset=dict(
     data_root=data_root, ann_file=ann_file, label_file=label_file,
     path_placeholder=path_placeholder))
-val_dataloader = test_dataloader
+# retrieval is evaluated by tools/test.py only: no validation during a run
+# (a Runner takes val_dataloader, val_cfg and val_evaluator together or none)
+val_dataloader = None

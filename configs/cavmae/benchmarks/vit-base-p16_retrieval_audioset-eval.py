@@ -16,4 +16,4 @@ test_pipeline = [
     for step in _base_.test_pipeline]
 test_dataloader = dict(
     dataset=dict(sampling='middle_frame', pipeline=test_pipeline))
-val_dataloader = test_dataloader
+# (no val_dataloader: retrieval is evaluated by tools/test.py only)

@@ -18,11 +18,17 @@ class CAVMAESyncAudioEncoder(AudioVisualEncoder):
     token (``out_type='global'``) or the mean of the audio patch tokens
     (``'patch_mean'``), ready for mmpretrain's ``*LinearClsHead``.
 
-    The state dict is the full encoder's (the visual branch is built and
-    unused), so ``init_cfg=dict(type='Pretrained', checkpoint=...,
+    The state dict is the full encoder's, so ``init_cfg=dict(type='Pretrained', checkpoint=...,
     prefix='backbone.')`` loads a CAV-MAE Sync pretraining checkpoint as is.
+    The parts no audio pass uses (the visual branch, the joint block's
+    shared and visual norms, ``joint_norm``) stay in the state dict but are
+    frozen: they get no gradient, so DistributedDataParallel needs no
+    ``find_unused_parameters`` and the optimizer leaves them as loaded.
     Other arguments: :class:`cavsync_mm.models.AudioVisualEncoder`.
     """
+    VISUAL_PARTS = ('visual_patch_embed', 'visual_modality_embedding',
+                    'visual_global_token', 'visual_encoder', 'visual_norm',
+                    'visual_contrastive_head', 'joint_norm')
     OUT_TYPES = ('global', 'patch_mean')
 
     def __init__(self, out_type: str = 'global', **kwargs):
@@ -33,6 +39,11 @@ class CAVMAESyncAudioEncoder(AudioVisualEncoder):
         if out_type == 'global' and not self.use_global_token:
             raise ValueError("out_type='global' needs use_global_token=True")
         self.out_type = out_type
+        for name in self.VISUAL_PARTS:
+            part = getattr(self, name, None)
+            if part is not None:
+                part.requires_grad_(False)
+        self.joint_block.set_modalities(('audio', ))
 
     def forward(self, spectrogram: torch.Tensor) -> Tuple[torch.Tensor]:
         if spectrogram.ndim == 4 and spectrogram.shape[1] == 1:

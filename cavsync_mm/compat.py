@@ -86,7 +86,7 @@ behaviour where the old release breaks; each says when it can go.
    the first model build under ``default_scope='mmaction'`` MMEngine imports
    the scope's model location, ``mmaction.models``, whatever type is built,
    so without this fix nothing can be built in an mmaction2 project on the
-   PyPI wheel, a ``cavsync_mm.*`` part composed there included (issue 11's
+   PyPI wheel, a ``cavsync_mm.*`` part composed there included (the
    composition under the ``mmaction`` scope), nor an mmaction recognizer
    around a cavsync_mm backbone. ``tests/test_compat.py::
    test_apply_makes_mmaction_models_importable`` shows the build failing

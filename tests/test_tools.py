@@ -1,6 +1,5 @@
 """tools/train.py, tools/test.py and the launch scripts, run as a user would:
 real processes, real checkpoints, a real 2-process gloo run."""
-import importlib.util
 import json
 import os
 import pickle
@@ -13,6 +12,7 @@ import torch
 from mmengine.config import Config
 
 from repo_paths import FIXTURES_DIR, REPO_ROOT
+from tool_loader import load_script
 
 TOY_CONFIG = FIXTURES_DIR / 'toy_regression_config.py'
 TOOLS = REPO_ROOT / 'tools'
@@ -35,11 +35,7 @@ def run_tool(args, cwd, timeout=180):
 
 def load_tool(name):
     """Import tools/<name>.py as a module (for its argument handling)."""
-    spec = importlib.util.spec_from_file_location(f'cavsync_tool_{name}',
-                                                  TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{name}.py')
 
 
 def free_port():

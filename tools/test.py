@@ -74,15 +74,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                              ' needs test_dataloader, test_evaluator and '
                              'test_cfg')
     cfg.setdefault('test_cfg', dict())
-    frozen = cfg.model.get('backbone', 'missing') is None or \
-        cfg.model.get('type', '').endswith('SoundPromptedLocalizer')
-    if cfg.launcher != 'none' and frozen and \
-            cfg.get('model_wrapper_cfg') is None:
-        # models without trainable parameters (the localizer's frozen
-        # encoder, the parameter-free centre prior): each part is wrapped
-        # on its own and left out of DistributedDataParallel, which refuses
-        # modules without a parameter that requires a gradient
-        cfg.model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
+    if cfg.launcher != 'none' and cfg.get('model_wrapper_cfg') is None:
+        # an evaluation synchronises nothing per step: no
+        # DistributedDataParallel, which also refuses models without
+        # trainable parameters (a frozen encoder, the centre prior)
+        cfg.model_wrapper_cfg = dict(type='cavsync_mm.EvaluationModelWrapper')
     if args.checkpoint.lower() == 'none':
         # models without weights (the centre prior) are tested as built
         if cfg.model.get('backbone', 'missing') is not None:

@@ -12,7 +12,7 @@ weights change).
 """
 import logging
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from mmengine.hooks import Hook

@@ -14,6 +14,7 @@ from cavsync_mm.evaluation.functional import (RETRIEVAL_STRATEGIES,
 from cavsync_mm.evaluation.metrics import RetrievalMetric
 from cavsync_mm.registry import METRICS
 from cavsync_mm.structures import AVDataSample
+from tool_loader import load_script
 
 
 def brute_force_ranks(queries, candidates, strategy):
@@ -212,16 +213,6 @@ def toy_clips(tmp_path_factory):
     return root
 
 
-def _load_tool(relative_path):
-    """Import a script of tools/ as a module (its ``main(argv)``)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        relative_path.replace('/', '_')[:-3], REPO / relative_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _tiny_checkpoint(config, path):
     from mmengine.config import Config
     from cavsync_mm.registry import MODELS
@@ -242,7 +233,7 @@ def test_tools_test_runs_retrieval_configs(config, toy_clips, tmp_path):
     config = str(REPO / config)
     checkpoint = _tiny_checkpoint(config, tmp_path / 'tiny.pth')
     dump = tmp_path / 'predictions.pkl'
-    metrics = _load_tool('tools/test.py').main([
+    metrics = load_script('tools/test.py').main([
         config,
         str(checkpoint), '--work-dir',
         str(tmp_path / 'work'), '--out',
@@ -292,7 +283,7 @@ def test_retrieve_demo_ranks_a_folder_and_writes_the_strip(
     argv = [config, str(checkpoint), str(videos[1]),
             str(toy_clips / 'videos'), '--top', '3', '--out-dir',
             str(out_dir)]
-    demo = _load_tool('demo/retrieve.py')
+    demo = load_script('demo/retrieve.py')
     import sys
     old_argv, sys.argv = sys.argv, ['retrieve.py'] + argv
     try:

@@ -1,9 +1,7 @@
 """tools/data/extract_av.py on the real clips (read in place) and broken ones."""
-import importlib.util
 import json
 import os
 import os.path as osp
-import sys
 
 import av
 import numpy as np
@@ -18,21 +16,13 @@ from cavsync_mm.datasets.preprocessing import (FAILURE_REPORT, collect_videos,
                                                wav_path)
 
 from repo_paths import REAL_DATA_DIR, REPO_ROOT
+from tool_loader import load_tool
 
 REPO = str(REPO_ROOT)
 REAL = str(REAL_DATA_DIR)  # <repo>/../shared/data/real, read in place
 SMALL = osp.join(REAL, '00W1lcxW-WU_40.000.mp4')  # 256x144, 12.5 fps
 LARGE = osp.join(REAL, 'KlsG1EnBEjc_000361.mp4')  # 1280x720, 29.97 fps
 T = 16
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', 'data', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # worker processes find its functions
-    spec.loader.exec_module(module)
-    return module
-
 
 extract_av = load_tool('extract_av')
 

@@ -1,25 +1,15 @@
 """tools/data/compute_fbank_stats.py against a direct computation."""
-import importlib.util
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 import torchaudio
+from tool_loader import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', 'data', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # worker processes find its functions
-    spec.loader.exec_module(module)
-    return module
 
 
 fbank_stats = load_tool('compute_fbank_stats')

@@ -81,13 +81,10 @@ def parse_args(argv=None):
 
 
 def synthetic_batch(model, batch_size, generator):
-    backbone = model.backbone
-    length = backbone.audio_patch_embed.image_size[1]
-    mel_bins = backbone.audio_patch_embed.image_size[0]
-    size = backbone.visual_patch_embed.image_size[0]
+    audio_size, frame_shape = model.backbone.input_sizes
     return {'inputs': {
-        'audio': torch.randn(batch_size, length, mel_bins, generator=generator),
-        'frames': torch.randint(0, 256, (batch_size, 3, size, size), generator=generator,
+        'audio': torch.randn(batch_size, *audio_size, generator=generator),
+        'frames': torch.randint(0, 256, (batch_size, *frame_shape), generator=generator,
                                 dtype=torch.uint8)}}
 
 

@@ -57,14 +57,12 @@ def train_step_flops(model, batch_size: int = 1) -> Dict[str, float]:
     traced on the device the model's parameters are on.
     """
     from mmengine.analysis import FlopAnalyzer
-    backbone = model.backbone
-    mel_bins, length = backbone.audio_patch_embed.image_size
-    size = backbone.visual_patch_embed.image_size[0]
+    audio_size, frame_shape = model.backbone.input_sizes
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)
-    audio = torch.randn(batch_size, length, mel_bins,
+    audio = torch.randn(batch_size, *audio_size,
                         generator=generator).to(device)
-    frames = torch.randn(batch_size, 3, size, size,
+    frames = torch.randn(batch_size, *frame_shape,
                          generator=generator).to(device)
     was_training = model.training
     model.train()

@@ -268,14 +268,12 @@ def measure_extraction(base_model, args) -> Row:
     model = None
     try:
         model = copy.deepcopy(base_model).to(args.device).eval()
-        backbone = model.backbone
-        mel_bins, length = backbone.audio_patch_embed.image_size
-        size = backbone.visual_patch_embed.image_size[0]
+        audio_size, frame_shape = model.backbone.input_sizes
         generator = torch.Generator().manual_seed(0)
-        raw = {'audio': torch.randn(clips, frames_per_clip, length, mel_bins,
+        raw = {'audio': torch.randn(clips, frames_per_clip, *audio_size,
                                     generator=generator),
-               'frames': torch.randint(0, 256, (clips, frames_per_clip, 3,
-                                                size, size),
+               'frames': torch.randint(0, 256,
+                                       (clips, frames_per_clip, *frame_shape),
                                        generator=generator,
                                        dtype=torch.uint8)}
         raw = {key: value.to(args.device) for key, value in raw.items()}

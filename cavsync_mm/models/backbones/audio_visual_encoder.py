@@ -10,7 +10,7 @@ in ViT-B) -> joint block run three times with one set of weights:
 (c) ``[audio patches ; visual patches]`` with the shared norms, then
     ``joint_norm`` (only needed by the decoder).
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -183,6 +183,13 @@ class AudioVisualEncoder(BaseModule):
     @property
     def num_visual_patches(self) -> int:
         return self.visual_patch_embed.num_patches
+
+    @property
+    def input_sizes(self) -> Tuple[Tuple[int, int], Tuple[int, int, int]]:
+        """``((L, F), (3, H, W))``: fbank frames x mel bins of one audio
+        segment, and the shape of one RGB frame, that this encoder takes."""
+        num_mel_bins, length = self.audio_patch_embed.image_size
+        return (length, num_mel_bins), (3, *self.visual_patch_embed.image_size)
 
     @property
     def num_prefix_tokens(self) -> int:

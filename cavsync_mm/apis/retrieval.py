@@ -18,10 +18,10 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
+from cavsync_mm.datasets.layout import VIDEO_EXTENSIONS
 from cavsync_mm.evaluation.functional import score_matrix
 from cavsync_mm.registry import DATASETS
 
-VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 DIRECTIONS = {
     # direction: (query modality, candidate modality)
     'v2a': ('global_visual', 'global_audio'),

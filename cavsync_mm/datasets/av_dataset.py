@@ -16,13 +16,10 @@ from mmengine.logging import print_log
 
 from cavsync_mm.registry import DATASETS
 from .errors import ClipError
+from .layout import SETTINGS_FILE, VIDEO_EXTENSIONS
 
-#: written by ``tools/data/extract_av.py`` next to ``frames/``
-#: (``cavsync_mm.datasets.preprocessing.SETTINGS_FILE``).
-SETTINGS_FILE = 'extract_av_settings.json'
 
 SAMPLING_MODES = ('random_frame', 'middle_frame', 'all_frames')
-VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 #: datafile keys the dataset interprets; every other key is kept as it is.
 STANDARD_KEYS = ('video_id', 'wav', 'video_path', 'video', 'labels',
                  'fbank')

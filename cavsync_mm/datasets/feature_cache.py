@@ -9,7 +9,7 @@ tokens of every clip can be computed once (:func:`build_feature_cache`,
                           embed_dims, source) and one entry per clip:
                           {"video_id", "features": "<stem>.npz", "gt_label": [...]}
     <stem>.npz            (stem = the video id made safe as a file name by
-                          cavsync_mm.datasets.preprocessing.safe_video_id)
+                          cavsync_mm.datasets.layout.safe_video_id)
                           for each token type t in ('global', 'register', 'patch'):
                           t_audio, t_visual  (T, D)
 
@@ -30,7 +30,7 @@ from cavsync_mm.registry import DATASETS
 from cavsync_mm.models.classifiers.probe_tokens import (TOKEN_TYPES,
                                                         check_probe_choice)
 from cavsync_mm.structures import AVDataSample
-from .preprocessing import safe_video_id
+from .layout import safe_video_id
 
 INDEX_FILE = 'index.json'
 

@@ -5,16 +5,9 @@ The importable core of ``tools/data/extract_av.py``. One clip is handled by
 file atomically (temporary ``.part`` file + rename), so an interrupted run
 never leaves a half-written jpg or wav that a later run would take as done.
 
-Layout written under ``output_dir`` (SPEC §6)::
-
-    frames/frame_{i}/{video_id}.jpg     i = 0..T-1, frame i of T as in frame_indices()
-    audio/{video_id}.wav                16 kHz, mono (mean of channels, or the first channel)
-    fbank/{video_id}.npy                its Kaldi fbank, float16 (1024, 128) (store_fbank)
-
-Video ids become file names only through :func:`safe_video_id` (no path
-separators, no ``..``), so no input name can write outside ``output_dir``.
-
-and a CAV-MAE datafile ``{"data": [{"video_id", "wav", "video_path", "labels"}]}``
+The files go where :mod:`cavsync_mm.datasets.layout` says (frame ``i`` of T
+as in :func:`frame_indices`; the wav mono, the mean of the channels or the
+first one; the fbank with ``store_fbank``), and a CAV-MAE datafile ``{"data": [{"video_id", "wav", "video_path", "labels"}]}``
 (:func:`datafile_entry`, :func:`write_datafile`).
 """
 import csv
@@ -27,16 +20,16 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
+from ..atomic_files import atomic_path
+from .layout import (SETTINGS_FILE, fbank_path, frame_path, frames_dir,
+                     is_clip_complete, is_video_file, safe_video_id,
+                     video_id_from_path, wav_path)
 from .process_pool import WorkerFailure, supervised_map
 from .transforms.audio import compute_stored_fbank, load_audio
 from .transforms.video import (FRAME_INDEX_MODES, container_frame_index,
-                               extracted_frame_path, read_video_frames,
-                               release_frame_index)
+                               read_video_frames, release_frame_index)
 
-VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.flv', '.m4v')
 CHANNEL_MODES = ('mean', 'first')
-SETTINGS_FILE = 'extract_av_settings.json'
-FAILURE_REPORT = 'extract_failures.json'
 
 
 #: stored fbank: what ``LoadAudio`` + ``ComputeFbank`` compute by default.
@@ -45,24 +38,6 @@ FBANK_SETTINGS = dict(num_mel_bins=128, target_length=1024, dtype='float16')
 
 class ExtractionError(RuntimeError):
     """A clip could not be extracted; the message says which stage failed and why."""
-
-
-def safe_video_id(name: str) -> str:
-    """``name`` made safe as a file stem: path separators, NUL and control
-    characters become ``_``, ``..`` becomes ``__`` and a leading ``.`` or
-    ``-`` is replaced, so ``{dir}/{id}.jpg`` stays inside ``dir``.
-
-    >>> safe_video_id('../../etc/passwd')
-    '______etc_passwd'
-    """
-    name = str(name)
-    out = ''.join('_' if ch in '/\\' or ord(ch) < 32 else ch for ch in name)
-    out = out.replace('..', '__')
-    if out[:1] in ('.', '-'):
-        out = '_' + out[1:]
-    if not out:
-        raise ValueError('empty video id')
-    return out[:200]
 
 
 @dataclass
@@ -94,7 +69,7 @@ class ClipResult:
 
 
 # --------------------------------------------------------------------------
-# Paths and the resumability check
+# Which frames
 # --------------------------------------------------------------------------
 def frame_indices(total_frames: int, num_frames: int, fps: float,
                   frame_index: str = 'release') -> List[int]:
@@ -116,47 +91,6 @@ def frame_indices(total_frames: int, num_frames: int, fps: float,
                 for i in range(num_frames)]
     raise ValueError(f'frame_index must be one of {FRAME_INDEX_MODES}, got '
                      f'{frame_index!r}')
-
-
-def frames_dir(output_dir: str) -> str:
-    """The datafile's ``video_path``: the parent of the ``frame_{i}`` folders."""
-    return osp.join(output_dir, 'frames')
-
-
-def frame_path(output_dir: str, video_id: str, index: int) -> str:
-    return extracted_frame_path(frames_dir(output_dir), video_id, index)
-
-
-def wav_path(output_dir: str, video_id: str) -> str:
-    return osp.join(output_dir, 'audio', f'{video_id}.wav')
-
-
-def fbank_path(output_dir: str, video_id: str) -> str:
-    """The stored fbank: ``fbank/{video_id}.npy`` (float16, 1024 x 128)."""
-    return osp.join(output_dir, 'fbank', f'{video_id}.npy')
-
-
-def clip_output_paths(output_dir: str, video_id: str,
-                      num_frames: int, store_fbank: bool = False) -> List[str]:
-    """All files one clip produces: T jpgs, the wav (, the fbank)."""
-    paths = [frame_path(output_dir, video_id, i) for i in range(num_frames)]
-    paths.append(wav_path(output_dir, video_id))
-    if store_fbank:
-        paths.append(fbank_path(output_dir, video_id))
-    return paths
-
-
-def is_clip_complete(output_dir: str, video_id: str, num_frames: int,
-                     store_fbank: bool = False) -> bool:
-    """True when every output file of the clip exists and is non-empty.
-
-    Files are only ever created by an atomic rename, so existence means the
-    file was written completely.
-    """
-    return all(
-        osp.isfile(p) and osp.getsize(p) > 0
-        for p in clip_output_paths(output_dir, video_id, num_frames,
-                                   store_fbank))
 
 
 # --------------------------------------------------------------------------
@@ -226,60 +160,26 @@ def resize_frame(frame: np.ndarray, image_size: Optional[int] = None,
 # --------------------------------------------------------------------------
 # Atomic writing
 # --------------------------------------------------------------------------
-def _part_path(path: str) -> str:
-    return path + '.part'
-
-
-def _commit(part: str, path: str) -> None:
-    os.replace(part, path)
-
-
 def write_jpg_atomic(image, path: str, quality: int = 95) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    part = _part_path(path)
-    try:
+    with atomic_path(path) as part:
         image.save(part, format='JPEG', quality=quality)
-        _commit(part, path)
-    finally:
-        if osp.exists(part):
-            os.remove(part)
 
 
 def write_wav_atomic(samples: np.ndarray, path: str, sample_rate: int) -> None:
     import soundfile as sf
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    part = _part_path(path)
-    try:
+    with atomic_path(path) as part:
         sf.write(part, np.clip(samples, -1.0, 1.0), sample_rate,
                  subtype='PCM_16', format='WAV')
-        _commit(part, path)
-    finally:
-        if osp.exists(part):
-            os.remove(part)
 
 
 def write_npy_atomic(array: np.ndarray, path: str) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    part = _part_path(path)
-    try:
-        with open(part, 'wb') as f:
-            np.save(f, array, allow_pickle=False)
-        _commit(part, path)
-    finally:
-        if osp.exists(part):
-            os.remove(part)
+    with atomic_path(path) as part, open(part, 'wb') as f:
+        np.save(f, array, allow_pickle=False)
 
 
 def write_json_atomic(obj, path: str) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    part = _part_path(path)
-    try:
-        with open(part, 'w') as f:
-            json.dump(obj, f, indent=1)
-        _commit(part, path)
-    finally:
-        if osp.exists(part):
-            os.remove(part)
+    with atomic_path(path) as part, open(part, 'w') as f:
+        json.dump(obj, f, indent=1)
 
 
 # --------------------------------------------------------------------------
@@ -378,14 +278,6 @@ def extract_clips(items: Sequence['VideoItem'], output_dir: str,
 # --------------------------------------------------------------------------
 # Inputs: a directory, a list file, or a raw-video datafile
 # --------------------------------------------------------------------------
-def _is_video(name: str) -> bool:
-    return name.lower().endswith(VIDEO_EXTENSIONS)
-
-
-def _video_id(path: str) -> str:
-    return osp.splitext(osp.basename(path))[0]
-
-
 def collect_videos(source: str, video_root: Optional[str] = None,
                    recursive: bool = False) -> List[VideoItem]:
     """List the videos to extract.
@@ -399,11 +291,11 @@ def collect_videos(source: str, video_root: Optional[str] = None,
     if osp.isdir(source):
         if recursive:
             paths = [osp.join(d, f) for d, _, files in os.walk(source)
-                     for f in files if _is_video(f)]
+                     for f in files if is_video_file(f)]
         else:
             paths = [osp.join(source, f) for f in os.listdir(source)
-                     if _is_video(f) and osp.isfile(osp.join(source, f))]
-        items = [VideoItem(_video_id(p), p) for p in sorted(paths)]
+                     if is_video_file(f) and osp.isfile(osp.join(source, f))]
+        items = [VideoItem(video_id_from_path(p), p) for p in sorted(paths)]
     elif not osp.isfile(source):
         raise FileNotFoundError(f'input {source!r} is neither a directory nor a file')
     else:
@@ -419,12 +311,12 @@ def collect_videos(source: str, video_root: Optional[str] = None,
                     raise ValueError(f'{source}: entry {k} has no "video" field')
                 path = osp.join(root, entry['video'])
                 items.append(VideoItem(str(entry.get('video_id') or
-                                           _video_id(path)),
+                                           video_id_from_path(path)),
                                        path, entry.get('labels', '')))
         else:
             with open(source) as f:
                 lines = [ln.strip() for ln in f]
-            items = [VideoItem(_video_id(ln), osp.join(root, ln))
+            items = [VideoItem(video_id_from_path(ln), osp.join(root, ln))
                      for ln in lines if ln and not ln.startswith('#')]
     seen = {}
     for item in items:

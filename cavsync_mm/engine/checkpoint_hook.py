@@ -8,7 +8,6 @@ checkpoints, ``max_keep_ckpts``, ``save_best``, ``last_checkpoint``) plus a
 checkpoint every ``iter_interval`` iterations inside an epoch, kept in a
 rotation of its own.
 """
-import os
 import os.path as osp
 from collections import deque
 from typing import Optional
@@ -16,6 +15,7 @@ from typing import Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
+from cavsync_mm.atomic_files import atomic_path
 from cavsync_mm.registry import HOOKS
 
 ITER_CKPTS_KEY = 'keep_mid_epoch_ckpt_ids'
@@ -93,6 +93,5 @@ class MidEpochCheckpointHook(CheckpointHook):
             # written after the checkpoint, and atomically: a kill at any
             # moment leaves it naming a complete file
             last = osp.join(runner.work_dir, 'last_checkpoint')
-            with open(last + '.tmp', 'w') as f:
+            with atomic_path(last) as part, open(part, 'w') as f:
                 f.write(self.last_ckpt)
-            os.replace(last + '.tmp', last)

@@ -13,8 +13,8 @@ import soundfile
 from PIL import Image
 
 import cavsync_mm  # noqa: F401  (registers the cavsync components)
-from cavsync_mm.datasets.transforms import (extracted_frame_path, load_audio,
-                                            read_video_frames)
+from cavsync_mm.datasets.layout import extracted_frame_path
+from cavsync_mm.datasets.transforms import load_audio, read_video_frames
 
 
 def frame_grey(k: int) -> int:

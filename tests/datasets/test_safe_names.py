@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import cavsync_mm  # noqa: F401
-from cavsync_mm.datasets.preprocessing import safe_video_id
+from cavsync_mm.datasets.layout import safe_video_id
 from repo_paths import REPO_ROOT
 
 

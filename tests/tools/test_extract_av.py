@@ -11,9 +11,8 @@ import torch
 import torchaudio
 from PIL import Image
 
-from cavsync_mm.datasets.preprocessing import (FAILURE_REPORT, collect_videos,
-                                               frame_indices, frame_path,
-                                               wav_path)
+from cavsync_mm.datasets.layout import FAILURE_REPORT, frame_path, wav_path
+from cavsync_mm.datasets.preprocessing import collect_videos, frame_indices
 
 from repo_paths import REAL_DATA_DIR, REPO_ROOT
 from tool_loader import load_tool

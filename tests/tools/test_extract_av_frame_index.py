@@ -9,8 +9,8 @@ import av
 import numpy as np
 from PIL import Image
 
-from cavsync_mm.datasets.preprocessing import (SETTINGS_FILE, frame_indices,
-                                               frame_path)
+from cavsync_mm.datasets.layout import SETTINGS_FILE, frame_path
+from cavsync_mm.datasets.preprocessing import frame_indices
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL = osp.join(osp.dirname(REPO), 'shared', 'data', 'real',

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from cavsync_mm.datasets.layout import safe_video_id
 from cavsync_mm.datasets.preprocessing import (VideoItem, collect_videos,
-                                               extract_clip, extract_clips,
-                                               safe_video_id)
+                                               extract_clip, extract_clips)
 from cavsync_mm.datasets.process_pool import WorkerFailure, supervised_map
 
 

@@ -456,10 +456,9 @@ def run_one(job):
         escape_step=escape_step(log, 1 / cfg.train_dataloader.batch_size),
         final_loss_contrastive=log[-1]['loss_contrastive'],
         final_contrastive_accuracy=log[-1]['contrastive_accuracy'])
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    with open(out + '.tmp', 'w') as f:
+    from cavsync_mm.atomic_files import atomic_path
+    with atomic_path(out) as part, open(part, 'w') as f:
         json.dump(dict(run=run, seed=seed, results=results, log=log), f)
-    os.replace(out + '.tmp', out)
     print(f'{run["name"]} seed {seed}: '
           f'V->A {results["v2a_diagonal_mean_R@1"]:.1f} '
           f'A->V {results["a2v_diagonal_mean_R@1"]:.1f} '

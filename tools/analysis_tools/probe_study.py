@@ -30,7 +30,6 @@ markdown table ``WORK_DIR/results.md``.
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import sys
 from pathlib import Path
@@ -242,10 +241,9 @@ def main():
 
 
 def _save(results, path):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path + '.tmp', 'w') as f:
+    from cavsync_mm.atomic_files import atomic_path
+    with atomic_path(path) as part, open(part, 'w') as f:
         json.dump(results, f, indent=1)
-    os.replace(path + '.tmp', path)
 
 
 if __name__ == '__main__':

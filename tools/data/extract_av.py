@@ -26,8 +26,8 @@ import argparse
 import os.path as osp
 import sys
 
-from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FAILURE_REPORT,
-                                               FBANK_SETTINGS,
+from cavsync_mm.datasets.layout import FAILURE_REPORT
+from cavsync_mm.datasets.preprocessing import (CHANNEL_MODES, FBANK_SETTINGS,
                                                check_no_collision,
                                                collect_videos, datafile_entry,
                                                extract_clips, read_labels,

@@ -42,8 +42,8 @@ from typing import Dict, List
 import numpy as np
 
 from cavsync_mm.datasets import AudioVisualDataset
-from cavsync_mm.datasets.preprocessing import (resize_frame, safe_video_id,
-                                               write_json_atomic)
+from cavsync_mm.datasets.layout import safe_video_id
+from cavsync_mm.datasets.preprocessing import resize_frame, write_json_atomic
 from cavsync_mm.datasets.process_pool import (WorkerFailure,
                                               add_worker_arguments,
                                               supervised_map)

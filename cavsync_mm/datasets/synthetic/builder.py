@@ -24,7 +24,7 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 from cavsync_mm.registry import FUNCTIONS
-from ..av_dataset import SETTINGS_FILE
+from ..layout import SETTINGS_FILE
 from .classes import make_classes
 from .config import ToyDatasetConfig
 from .items import clip_id, make_clip, make_segmentation_example

@@ -6,8 +6,7 @@ from .formatting import PackAudioVisualInputs
 from .segments import (FrameAlignedSegments, frame_aligned_segment_bounds,
                        frame_aligned_segments)
 from .video import (FRAME_INDEX_MODES, LoadFrames, ResizeFrames,
-                    container_frame_index, decode_image, extracted_frame_path,
-                    frame_time, probe_video, read_image, read_video_frames,
+                    container_frame_index, decode_image, frame_time, probe_video, read_image, read_video_frames,
                     release_frame_index)
 
 __all__ = [
@@ -15,7 +14,7 @@ __all__ = [
     'kaldi_fbank', 'num_fbank_frames', 'probe_audio_duration', 'RandomTimeShift', 'SpecAugment',
     'PackAudioVisualInputs', 'FrameAlignedSegments',
     'frame_aligned_segment_bounds', 'frame_aligned_segments', 'LoadFrames',
-    'container_frame_index', 'decode_image', 'extracted_frame_path',
+    'container_frame_index', 'decode_image',
     'read_image', 'read_video_frames', 'ResizeFrames', 'FRAME_INDEX_MODES',
     'frame_time', 'probe_video', 'release_frame_index'
 ]

@@ -14,7 +14,6 @@ uint8 RGB arrays under ``imgs``, so mmaction's transforms
 ``mmaction.Flip``) and :class:`ResizeFrames` apply to all frames alike.
 """
 import io
-import math
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -31,6 +30,7 @@ except ImportError:  # optional: PIL decodes then
 
 from cavsync_mm.registry import TRANSFORMS
 from ..errors import ClipError
+from ..layout import extracted_frame_path
 from .base import ClipTransform
 
 #: how frame i of T maps to a time of a video (see :func:`frame_time`).
@@ -79,11 +79,6 @@ def frame_time(i: int, num_frames: int, duration: float, fps: float,
         return i * duration / num_frames
     raise ValueError(f'frame_index must be one of {FRAME_INDEX_MODES}, got '
                      f'{frame_index!r}')
-
-
-def extracted_frame_path(video_path: str, video_id: str, i: int) -> str:
-    """``{video_path}/frame_{i}/{video_id}.jpg`` (CAV-MAE layout)."""
-    return osp.join(video_path, f'frame_{i}', f'{video_id}.jpg')
 
 
 def check_frame_size(height: int, width: int, max_aspect_ratio: float):

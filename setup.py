@@ -75,6 +75,7 @@ install_requires = [
     'matplotlib',
     'tqdm',
     'pillow',
+    'faiss-cpu',  # cavsync_mm.search (a faiss GPU build serves as well)
     'simplejpeg>=1.7,<2',  # JPEG frames (libjpeg-turbo), docs/benchmarks.md
     'litdata>=0.2.76,<0.3',  # packed shards (docs/data.md)
 ]
@@ -104,6 +105,7 @@ if __name__ == '__main__':
             'tests': pinned('requirements/tests.txt'),
             'optional': pinned('requirements/optional.txt'),
             'tensorboard': pinned('requirements/optional.txt'),
+            'demo': pinned('requirements/demo.txt'),
             'mim': ['mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.7,<1.0.0'],
             # the other shard formats, for
             # tools/analysis_tools/benchmark_shard_formats.py only (MDS pins

@@ -41,7 +41,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     "${PIP[@]}" install setuptools wheel >&2
     "${PIP[@]}" install -r requirements/runtime.txt \
         -r "$VENV/mminstall-no-mmaction.txt" -r "$VENV/tests-no-openmim.txt" \
-        -r requirements/optional.txt >&2
+        -r requirements/optional.txt -r requirements/demo.txt >&2
     "${PIP[@]}" install --no-deps "$(grep '^mmaction2' requirements/mminstall.txt)" \
         "$(grep '^openmim' requirements/tests.txt)" >&2
     echo "(pip's note that mmaction2 lacks opencv-contrib-python is expected: one OpenCV, see above)" >&2

@@ -168,8 +168,9 @@ def test_encoder_overrides_reach_every_evaluation_config():
     expected = {k: tuple(v.shape) for k, v in
                 MODELS.build(pretrain.model).backbone.state_dict().items()}
 
-    def encoder_keys(config):
-        model = MODELS.build(quickstart.load_config(config).model)
+    def encoder_keys(config, encoder_options=None):
+        model = MODELS.build(
+            quickstart.load_config(config, encoder_options).model)
         encoder, = [m for m in model.modules()
                     if isinstance(m, AudioVisualEncoder)]
         return {k: tuple(v.shape) for k, v in encoder.state_dict().items()}
@@ -177,6 +178,5 @@ def test_encoder_overrides_reach_every_evaluation_config():
                'configs/cavsync/benchmarks/vit-toy_sound-prompted-seg_toy.py',
                'configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py')
     assert encoder_keys(configs[0]) != expected  # without the overrides
-    quickstart.ENCODER_OPTIONS.update(options)
     for config in configs:
-        assert encoder_keys(config) == expected, config
+        assert encoder_keys(config, options) == expected, config

@@ -99,37 +99,16 @@ def _quiet(cfg, desc, log_interval=10):
     return cfg
 
 
-def _with_data_root(dataloader, data_root):
-    dataset = dataloader.dataset
-    while 'dataset' in dataset:  # wrappers
-        dataset = dataset.dataset
-    dataset.data_root = data_root
-    return dataloader
-
-
-#: ``--cfg-options`` keys under ``model.backbone.`` change the encoder the
-#: checkpoints hold (``use_global_token``, ``num_register_tokens``, ...): every
-#: evaluation config must build the same encoder, wherever its model nests it
-#: (the localizer wraps the whole pretraining model, the probe takes the
-#: encoder alone). Set by main(); applied by load_config().
-ENCODER_OPTIONS = {}
-ENCODER_TYPES = ('AudioVisualEncoder', 'cavsync_mm.AudioVisualEncoder')
-
-
-def load_config(config):
-    """``Config.fromfile`` of an evaluation config, with the pretraining's
-    encoder overrides applied to the encoder its model holds."""
+def load_config(config, encoder_options=None):
+    """``Config.fromfile`` of a shipped config with the pretraining's
+    encoder overrides (``--cfg-options model.backbone.*``) applied to the
+    encoder its model holds, so that every evaluation builds the encoder the
+    checkpoints hold."""
     from mmengine.config import Config
-    cfg = Config.fromfile(str(REPO_ROOT / config))
-    # the wrappers hold the encoder as their backbone (the localizer's
-    # backbone is the pretraining model, whose backbone is the encoder)
-    path, node = 'model', cfg.get('model')
-    while node is not None and node.get('type') not in ENCODER_TYPES:
-        path, node = f'{path}.backbone', node.get('backbone')
-    if node is not None and ENCODER_OPTIONS:
-        cfg.merge_from_dict(
-            {f'{path}.{key}': value for key, value in ENCODER_OPTIONS.items()})
-    return cfg
+
+    from cavsync_mm.engine.runner_config import set_encoder_options
+    return set_encoder_options(Config.fromfile(str(REPO_ROOT / config)),
+                               encoder_options)
 
 
 def pretrain(name, config, work_dir, data_root, profile, seed, workers,
@@ -137,23 +116,20 @@ def pretrain(name, config, work_dir, data_root, profile, seed, workers,
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from cavsync_mm.engine.runner_config import warmup_schedule
+    from cavsync_mm.engine.runner_config import set_data_root, set_epochs
     cfg = Config.fromfile(str(REPO_ROOT / config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    epochs, warmup = profile['epochs'], profile['warmup_epochs']
+    epochs = profile['epochs']
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=seed)
     cfg.train_dataloader.batch_size = profile['batch_size']
     cfg.train_dataloader.num_workers = workers
     cfg.train_dataloader.persistent_workers = workers > 0
-    _with_data_root(cfg.train_dataloader, data_root)
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
-                         val_interval=epochs + 1)
+    set_data_root(cfg, data_root, ('train_dataloader', ))
+    # the toy schedule's shape (lr_decay) with the profile's warmup
+    set_epochs(cfg, epochs, warmup_epochs=profile['warmup_epochs'])
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    # the toy schedule's shape (lr_decay) resized to the profile's epochs
-    cfg.param_scheduler = warmup_schedule(epochs, warmup,
-                                          cfg.get('lr_decay', 'cosine'))
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
                                         interval=epochs, max_keep_ckpts=1)
     print(f'{name}: {config}, {epochs} epochs x batch '
@@ -164,15 +140,17 @@ def pretrain(name, config, work_dir, data_root, profile, seed, workers,
 
 
 def run_test(config, checkpoint, work_dir, data_root, cfg_options=None,
-             desc=''):
+             desc='', encoder_options=None):
     """What ``tools/test.py CONFIG CHECKPOINT`` does, in this process."""
     from mmengine.runner import Runner
-    cfg = load_config(config)
+
+    from cavsync_mm.engine.runner_config import set_data_root
+    cfg = load_config(config, encoder_options)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.work_dir = str(work_dir)
     cfg.load_from = checkpoint
-    _with_data_root(cfg.test_dataloader, data_root)
+    set_data_root(cfg, data_root, ('test_dataloader', ))
     runner = Runner.from_cfg(_quiet(cfg, desc or osp.basename(config)))
     return runner.test()
 
@@ -189,7 +167,7 @@ def recall_table(metrics, prefix='retrieval/'):
     return rows
 
 
-def evaluate_retrieval(models, data_root, work_dir):
+def evaluate_retrieval(models, data_root, work_dir, encoder_options=None):
     """Every model with its own config (all frames, all four strategies);
     CAV-MAE also the way CAV-MAE evaluates (one middle frame and the whole
     clip's audio) and with its T frames' tokens averaged. Returns
@@ -216,27 +194,18 @@ def evaluate_retrieval(models, data_root, work_dir):
             print(f'retrieval: {name}, {evaluation}', flush=True)
             metrics = run_test(config, checkpoint,
                                work_dir / 'retrieval' / _slug(name) /
-                               _slug(evaluation), data_root, options)
+                               _slug(evaluation), data_root, options,
+                               encoder_options=encoder_options)
             results[name][evaluation] = recall_table(metrics)
     return results
-
-
-def best_evaluation(per_evaluation, direction='v2a'):
-    """The evaluation and strategy giving the model its best ranking in
-    ``direction``: highest R@1, then R@5, then R@10, then lowest median rank.
-    Returns ``(evaluation, strategy, (R@1, R@5, R@10, MedR))``."""
-    candidates = [(evaluation, strategy, values)
-                  for evaluation, rows in per_evaluation.items()
-                  for (d, strategy), values in rows.items() if d == direction]
-    return max(candidates, key=lambda c: (c[2][0], c[2][1], c[2][2],
-                                          -c[2][3]))
 
 
 def _slug(text):
     return ''.join(c if c.isalnum() else '_' for c in text.lower()).strip('_')
 
 
-def linear_probe(checkpoint, data_root, work_dir, profile):
+def linear_probe(checkpoint, data_root, work_dir, profile,
+                 encoder_options=None):
     """Cache the frozen toy CAV-MAE Sync's tokens, train the toy probe of
     the cached config on them (a linear head, docs/toy_study.md section 4),
     test it. Returns (probe mAP, majority mAP)."""
@@ -246,8 +215,11 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
 
     from cavsync_mm.datasets.feature_cache import (build_feature_cache,
                                                    with_checkpoint)
+    from cavsync_mm.engine.runner_config import set_epochs
     from cavsync_mm.registry import MODELS as MODEL_REGISTRY
-    raw_cfg = load_config('configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py')
+    raw_cfg = load_config(
+        'configs/cavsync/benchmarks/vit-toy_temporal-probe_toy.py',
+        encoder_options)
     # the probe's encoder alone, loaded from the pretraining checkpoint
     probe_model = MODEL_REGISTRY.build(with_checkpoint(raw_cfg.model, checkpoint))
     probe_model.init_weights()
@@ -266,16 +238,8 @@ def linear_probe(checkpoint, data_root, work_dir, profile):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         split = 'train' if loader == 'train_dataloader' else 'val'
         cfg[loader].dataset.ann_file = str(cache_root / split / 'index.json')
-    epochs = profile['probe_epochs']
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
-                         val_interval=epochs)
-    for scheduler in cfg.param_scheduler:
-        scheduler.end = min(scheduler.end, epochs)
-        if 'T_max' in scheduler:
-            scheduler.T_max = scheduler.end - scheduler.begin
-    for hook in cfg.get('custom_hooks', []):
-        if 'begin_epoch' in hook:
-            hook.begin_epoch = min(hook.begin_epoch, max(epochs - 1, 0))
+    set_epochs(cfg, profile['probe_epochs'],
+               val_interval=profile['probe_epochs'])
     runner = Runner.from_cfg(_quiet(cfg, 'probe'))
     runner.train()
     metrics = runner.test()
@@ -313,7 +277,7 @@ def _mean_average_precision(scores, targets):
 SURGERY = 'CAV-MAE Sync, feature surgery (non-default map)'
 
 
-def segmentation(checkpoint, data_root, work_dir):
+def segmentation(checkpoint, data_root, work_dir, encoder_options=None):
     """Sound-prompted segmentation against the synthetic masks with the
     paper's heatmap (the target's figure), with CLIP Surgery's feature
     surgery (a non-default map, docs/toy_study.md section 2) and the
@@ -332,13 +296,15 @@ def segmentation(checkpoint, data_root, work_dir):
         if method != SURGERY:  # the overlays show the paper's map
             options['default_hooks'] = dict(visualization=dict(
                 enable=True, max_samples=4, out_dir=str(out_dir / 'heatmaps')))
-        metrics = run_test(config, checkpoint, out_dir, data_root, options)
+        metrics = run_test(config, checkpoint, out_dir, data_root, options,
+                           encoder_options=encoder_options)
         results[method] = (_first(metrics, ('mAP', )),
                            _first(metrics, ('mIoU', )))
     return results
 
 
-def temporal_segmentation(models, data_root, work_dir, num_clips):
+def temporal_segmentation(models, data_root, work_dir, num_clips,
+                          encoder_options=None):
     """Segment val clips into 5 runs with audio / visual / audio-visual
     features; agreement (adjusted Rand index) with the true events. Writes
     one PNG per model for the first clip."""
@@ -356,7 +322,7 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
     init_default_scope('cavsync_mm')
     scores, pictures = {}, {}
     for name, (_, config) in MODELS.items():
-        cfg = load_config(config)
+        cfg = load_config(config, encoder_options)
         dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
         dataset_cfg.update(data_root=data_root, sampling='all_frames',
                            indices=num_clips)
@@ -387,7 +353,7 @@ def temporal_segmentation(models, data_root, work_dir, num_clips):
     return scores, pictures
 
 
-def reconstructions(checkpoint, data_root, work_dir):
+def reconstructions(checkpoint, data_root, work_dir, encoder_options=None):
     from mmengine.registry import init_default_scope
 
     from cavsync_mm.apis import init_model
@@ -395,7 +361,7 @@ def reconstructions(checkpoint, data_root, work_dir):
     from cavsync_mm.visualization import save_reconstruction
     init_default_scope('cavsync_mm')
     config, _ = MODELS['CAV-MAE Sync']
-    cfg = load_config(config)
+    cfg = load_config(config, encoder_options)
     model = init_model(cfg, checkpoint)
     dataset_cfg = copy.deepcopy(cfg.val_dataloader.dataset)
     dataset_cfg.update(data_root=data_root, indices=2)
@@ -410,108 +376,22 @@ def reconstructions(checkpoint, data_root, work_dir):
     return path
 
 
-def write_report(path, context):
-    """report.md from the measured numbers (nothing here is typed in)."""
-    r = context
-    chance_r1 = 100.0 / r['num_val']
-    lines = [
-        '# CAV-MAE Sync quickstart report', '',
-        f'Command: `{r["command"]}` (profile `{r["profile"]}`, seed '
-        f'{r["seed"]}); {r["num_train"]} training and {r["num_val"]} held-out '
-        f'synthetic clips ({r["data_root"]}); total time '
-        f'{r["elapsed"] / 60:.1f} min on {os.cpu_count()} CPU cores.', '',
-        'Both models have the same size and the same budget '
-        f'({r["epochs"]} epochs x batch {r["batch_size"]}); CAV-MAE Sync uses '
-        'frame-aligned audio segments, global and register tokens '
-        '(lambda_c 0.1), CAV-MAE the whole clip\'s audio and mean-pooled '
-        'patch tokens (lambda_c 0.01).', '',
-        '## Headline', '',
-        '| | V->A R@1 (diagonal mean) | A->V R@1 (diagonal mean) | '
-        'chance R@1 |', '|---|---|---|---|',
-    ]
-    sync = r['retrieval']['CAV-MAE Sync']['all frames']
-    lines.append(f'| CAV-MAE Sync | {sync[("v2a", "diagonal_mean")][0]:.1f} '
-                 f'| {sync[("a2v", "diagonal_mean")][0]:.1f} | '
-                 f'{chance_r1:.1f} |')
-    baseline = r['retrieval']['CAV-MAE']
-    best = best_evaluation(baseline)
-    best_a2v = best_evaluation(baseline, 'a2v')
-    lines.append(f'| CAV-MAE (best: {best[0]}, {best[1]}) | {best[2][0]:.1f} '
-                 f'| {best_a2v[2][0]:.1f} | {chance_r1:.1f} |')
-    sync_r1 = sync[('v2a', 'diagonal_mean')][0]
-    sync_a2v = sync[('a2v', 'diagonal_mean')][0]
-    ratio_text = (f'{sync_r1 / best[2][0]:.1f}x' if best[2][0] > 0 else
-                  f'{sync_r1:.1f} % vs 0 % (no CAV-MAE query ranked its '
-                  'clip first)')
-    seg_sync, seg_prior = r['segmentation']['CAV-MAE Sync'], \
-        r['segmentation']['centre prior']
-
-    def verdict(ok):
-        return 'met' if ok else '**missed**'
-    lines += [
-        '', '## Targets', '',
-        '| target | measured | |', '|---|---|---|',
-        f'| V->A R@1 >= 25 % | {sync_r1:.1f} % '
-        f'| {verdict(sync_r1 >= 25)} |',
-        f'| A->V R@1 >= 20 % | {sync_a2v:.1f} % '
-        f'| {verdict(sync_a2v >= 20)} |',
-        f'| V->A R@1 >= 3x the best CAV-MAE evaluation | {ratio_text} '
-        f'| {verdict(sync_r1 >= 3 * best[2][0] and sync_r1 > 0)} |',
-        f'| segmentation mIoU >= 1.5x the centre prior | {seg_sync[1]:.1f} '
-        f'vs {seg_prior[1]:.1f} ({seg_sync[1] / max(seg_prior[1], 1e-9):.2f}x) '
-        f'| {verdict(seg_sync[1] >= 1.5 * seg_prior[1])} |',
-        f'| probe mAP >= 85 | {r["probe"][0]:.1f} (majority-class probe '
-        f'{r["probe"][1]:.1f}) | {verdict(r["probe"][0] >= 85)} |',
-        '']
-    if r['cfg_options']:
-        lines += [f'Pretraining overrides: `{r["cfg_options"]}`.', '']
-    lines += ['## Zero-shot retrieval', '',
-              f'{r["num_val"]} held-out clips; chance R@1 = '
-              f'{chance_r1:.2f} %, chance median rank = '
-              f'{(r["num_val"] + 1) / 2:.0f}. R@k in %.', '',
-              '| model | evaluation | direction | strategy | R@1 | R@5 | R@10 '
-              '| MedR |', '|---|---|---|---|---|---|---|---|']
-    for name, evaluations in r['retrieval'].items():
-        for evaluation, rows in evaluations.items():
-            for (direction, strategy), values in rows.items():
-                lines.append(
-                    f'| {name} | {evaluation} | {direction.upper()} | '
-                    f'{strategy} | {values[0]:.1f} | {values[1]:.1f} | '
-                    f'{values[2]:.1f} | {values[3]:.0f} |')
-    lines += ['', '## Linear probing (multi-label, 8 classes)', '',
-              '| probe | mAP |', '|---|---|',
-              f'| linear on the mean of the frozen CAV-MAE Sync global '
-              f'tokens (configs/cavsync/benchmarks/'
-              f'vit-toy_cached-temporal-probe_toy.py) '
-              f'| {r["probe"][0]:.1f} |',
-              f'| majority class (training class frequencies) | '
-              f'{r["probe"][1]:.1f} |', '',
-              '## Sound-prompted segmentation (synthetic masks)', '',
-              '| method | mAP | mIoU |', '|---|---|---|']
-    for method, (ap, iou) in r['segmentation'].items():
-        lines.append(f'| {method} | {ap:.1f} | {iou:.1f} |')
-    lines += ['', 'Heatmap overlays: `segmentation/cav_mae_sync/heatmaps/`.',
-              '', '## Temporal segmentation (5 segments)', '',
-              'Adjusted Rand index between the predicted runs and the true '
-              f'events, mean over {r["temporal_clips"]} held-out clips '
-              '(1 = perfect, 0 = chance).', '',
-              '| model | audio | visual | audio-visual |', '|---|---|---|---|']
-    for name, scores in r['temporal'].items():
-        lines.append(f'| {name} | {scores.get("audio", float("nan")):.2f} | '
-                     f'{scores.get("visual", float("nan")):.2f} | '
-                     f'{scores.get("audio_visual", float("nan")):.2f} |')
-    lines += ['', '## Figures', '']
-    for title, picture in r['figures'].items():
-        lines += [f'### {title}', '', f'![{title}]({picture})', '']
-    Path(path).write_text('\n'.join(lines) + '\n', encoding='utf-8')
+def _report_module():
+    """``tools/quickstart_report.py``, beside this script."""
+    import importlib.util
+    path = Path(__file__).resolve().with_name('quickstart_report.py')
+    spec = importlib.util.spec_from_file_location('quickstart_report', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
     args = parse_args()
-    ENCODER_OPTIONS.update({
+    encoder_options = {
         key[len('model.backbone.'):]: value
         for key, value in (args.cfg_options or {}).items()
-        if key.startswith('model.backbone.')})
+        if key.startswith('model.backbone.')}
     profile_name = next((name for name in ('smoke', 'fast', 'full')
                          if getattr(args, name)), 'default')
     profile = PROFILES[profile_name]
@@ -551,21 +431,24 @@ def main():
                                      args.workers, args.cfg_options)
 
     steps('zero-shot retrieval')
-    retrieval = evaluate_retrieval(checkpoints, data_root, work_dir)
+    retrieval = evaluate_retrieval(checkpoints, data_root, work_dir,
+                                   encoder_options)
     steps('linear probing')
     probe = linear_probe(checkpoints['CAV-MAE Sync'], data_root,
-                         work_dir / 'probe', profile)
+                         work_dir / 'probe', profile, encoder_options)
     steps('sound-prompted segmentation')
-    seg = segmentation(checkpoints['CAV-MAE Sync'], data_root, work_dir)
+    seg = segmentation(checkpoints['CAV-MAE Sync'], data_root, work_dir,
+                       encoder_options)
     steps('temporal segmentation')
     temporal, temporal_pictures = temporal_segmentation(
-        checkpoints, data_root, work_dir, profile['temporal_clips'])
+        checkpoints, data_root, work_dir, profile['temporal_clips'],
+        encoder_options)
     steps('figures and report')
     figures = {'Pretraining losses': save_loss_curves(
         {n: str(d) for n, d in pretrain_dirs.items()},
         str(work_dir / 'loss_curves.png'))}
     figures['Masked reconstruction (CAV-MAE Sync)'] = reconstructions(
-        checkpoints['CAV-MAE Sync'], data_root, work_dir)
+        checkpoints['CAV-MAE Sync'], data_root, work_dir, encoder_options)
     heatmaps = sorted((work_dir / 'segmentation' / 'cav_mae_sync' /
                        'heatmaps').glob('*.png'))[:4]
     for index, picture in enumerate(heatmaps):
@@ -577,7 +460,7 @@ def main():
     report = work_dir / 'report.md'
     command = 'bash tools/quickstart.sh' + (
         f' --{profile_name}' if profile_name != 'default' else '')
-    write_report(report, dict(
+    _report_module().write_report(report, dict(
         command=command, profile=profile_name, seed=args.seed,
         data_root=data_root, num_train=profile['num_clips'],
         num_val=profile['val_clips'], epochs=profile['epochs'],

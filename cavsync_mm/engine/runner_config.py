@@ -1,6 +1,9 @@
-"""Command-line settings shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Config surgery in one place: the command-line settings of ``tools/train.py``
+and ``tools/test.py``, and the epoch / data-root / encoder changes that the
+quickstart and the study scripts make to shipped configs."""
 import argparse
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config
 
@@ -59,6 +62,88 @@ def warmup_schedule(max_epochs: float, warmup_epochs: float,
                  end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.,
                  convert_to_iter_based=True))
     return schedulers
+
+
+ENCODER_TYPES = ('AudioVisualEncoder', 'cavsync_mm.AudioVisualEncoder')
+
+
+def set_epochs(cfg: Config, epochs: int, warmup_epochs: Optional[float] = None,
+               decay: Optional[str] = None,
+               val_interval: Optional[int] = None) -> Config:
+    """Train ``cfg`` for ``epochs`` epochs: the one way schedules are resized.
+
+    - With ``warmup_epochs`` or ``decay``, the schedule becomes the toy
+      schedule :func:`warmup_schedule` (``warmup_epochs`` defaults to the
+      config's ``warmup_epochs``, else 2; ``decay`` to its ``lr_decay``,
+      else ``'cosine'``).
+    - Otherwise the config's schedulers are resized: a warmup (a
+      ``LinearLR`` beginning at epoch 0) keeps its length, at most
+      ``epochs``; every other scheduler begins where the warmup ends and
+      ends at ``epochs`` (``T_max = end - begin``).
+    - Hooks that begin at an epoch (EMA / SWA) begin at most at
+      ``epochs - 1``, so a shortened run still averages.
+    - ``val_interval`` defaults to ``epochs + 1`` (no validation while
+      training).
+    """
+    epochs = int(epochs)
+    if warmup_epochs is not None or decay is not None:
+        warmup = cfg.get('warmup_epochs', 2) if warmup_epochs is None \
+            else warmup_epochs
+        cfg.param_scheduler = warmup_schedule(
+            epochs, warmup, decay or cfg.get('lr_decay', 'cosine'))
+    else:
+        warmup = 0
+        for scheduler in cfg.get('param_scheduler') or []:
+            if scheduler['type'] == 'LinearLR' and \
+                    scheduler.get('begin', 0) == 0:
+                warmup = scheduler['end'] = min(scheduler['end'], epochs)
+        for scheduler in cfg.get('param_scheduler') or []:
+            if scheduler['type'] == 'LinearLR' and \
+                    scheduler.get('begin', 0) == 0:
+                continue
+            scheduler['begin'], scheduler['end'] = warmup, epochs
+            if 'T_max' in scheduler:
+                scheduler['T_max'] = epochs - warmup
+    for hook in cfg.get('custom_hooks') or []:
+        if 'begin_epoch' in hook:
+            hook['begin_epoch'] = min(hook['begin_epoch'], max(epochs - 1, 0))
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
+                         val_interval=val_interval or epochs + 1)
+    return cfg
+
+
+def innermost_dataset(loader_cfg: dict) -> dict:
+    """The dataset config a dataloader config reads, wrappers followed down."""
+    dataset = loader_cfg['dataset']
+    while 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
+def set_data_root(cfg: Config, data_root: str,
+                  loaders=('train_dataloader', 'val_dataloader',
+                           'test_dataloader')) -> Config:
+    """Point the (innermost) datasets of ``loaders`` at ``data_root``;
+    loaders the config does not have are skipped."""
+    for loader in loaders:
+        if cfg.get(loader):
+            innermost_dataset(cfg[loader])['data_root'] = data_root
+    return cfg
+
+
+def set_encoder_options(cfg: Config, options: Optional[dict]) -> Config:
+    """Merge ``options`` (e.g. ``{'use_global_token': False}``) into the
+    encoder ``cfg.model`` holds, however deep: the localizer's backbone is
+    the pretraining model, whose backbone is the encoder; the probe's
+    backbone is the encoder itself. A model without an encoder is left
+    as it is."""
+    path, node = 'model', cfg.get('model')
+    while node is not None and node.get('type') not in ENCODER_TYPES:
+        path, node = f'{path}.backbone', node.get('backbone')
+    if node is not None and options:
+        cfg.merge_from_dict(
+            {f'{path}.{key}': value for key, value in options.items()})
+    return cfg
 
 
 def close_distributed() -> None:

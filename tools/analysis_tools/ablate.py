@@ -132,12 +132,12 @@ def load_config(run):
     if 'lr' in shortcuts:
         cfg.optim_wrapper.optimizer.lr = float(shortcuts['lr'])
     if {'epochs', 'warmup_epochs', 'schedule'} & set(shortcuts):
-        from cavsync_mm.engine.runner_config import warmup_schedule
-        epochs = shortcuts.get('epochs', cfg.train_cfg.max_epochs)
-        warmup = shortcuts.get('warmup_epochs', cfg.get('warmup_epochs', 2))
-        schedule = shortcuts.get('schedule', cfg.get('lr_decay', 'cosine'))
-        cfg.param_scheduler = warmup_schedule(epochs, warmup, schedule)
-        cfg.train_cfg.max_epochs = epochs
+        from cavsync_mm.engine.runner_config import set_epochs
+        set_epochs(cfg, shortcuts.get('epochs', cfg.train_cfg.max_epochs),
+                   warmup_epochs=shortcuts.get('warmup_epochs',
+                                               cfg.get('warmup_epochs', 2)),
+                   decay=shortcuts.get('schedule'),
+                   val_interval=cfg.train_cfg.get('val_interval'))
     return cfg
 
 

@@ -129,6 +129,8 @@ def carve(train_dir, fraction, seed):
 
 def probe_config(overrides, train_index, test_index, work_dir, seed):
     from mmengine.config import Config
+
+    from cavsync_mm.engine.runner_config import set_epochs
     cfg = Config.fromfile(str(REPO_ROOT / CACHED_CONFIG))
     overrides = dict(overrides)
     shortcuts = {k: overrides.pop(k) for k in SHORTCUTS if k in overrides}
@@ -144,21 +146,7 @@ def probe_config(overrides, train_index, test_index, work_dir, seed):
                 cfg.model[part].in_channels //= 2
     if overrides:
         cfg.merge_from_dict(overrides)
-    epochs = int(shortcuts.get('epochs', cfg.train_cfg.max_epochs))
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
-                         val_interval=epochs + 1)
-    warmup = None
-    for scheduler in cfg.param_scheduler:
-        if scheduler.type == 'LinearLR':
-            warmup = scheduler.end = min(scheduler.end, epochs)
-        else:
-            scheduler.begin = warmup or 0
-            scheduler.end = epochs
-            if 'T_max' in scheduler:
-                scheduler.T_max = scheduler.end - scheduler.begin
-    for hook in cfg.get('custom_hooks', []):
-        if 'begin_epoch' in hook:
-            hook.begin_epoch = min(hook.begin_epoch, max(epochs - 1, 0))
+    set_epochs(cfg, int(shortcuts.get('epochs', cfg.train_cfg.max_epochs)))
     cfg.train_dataloader.dataset.ann_file = train_index
     cfg.test_dataloader.dataset.ann_file = test_index
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
